@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+
+
+class BrokerageConfig(AppConfig):
+    name = "brokerage"
+    verbose_name = "Brokerage"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        # Infrastructure, not domain flow: staff groups and their permissions follow the code
+        # after every migrate, on every database (tests included).
+        post_migrate.connect(_sync_roles, sender=self, dispatch_uid="brokerage-roles-sync")
+
+
+def _sync_roles(sender, using="default", **kwargs) -> None:
+    from brokerage.roles import roles_sync
+
+    roles_sync(using=using)

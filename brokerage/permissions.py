@@ -1,0 +1,87 @@
+"""Who may reach which surface. Every view uses one of these decorators.
+
+- ``backoffice_view(perm)``: staff only, with MFA enabled (else sent to set it up), holding
+  the named permission of ``brokerage.Backoffice`` (else 403).
+- ``portal_view``: a signed-in trader (a user with a client profile).
+- ``partner_view``: a signed-in IB (a user with an approved partner profile).
+
+Object scoping (a sales agent sees only their clients; an IB only their tree) lives in each
+app's selectors, which take the acting user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from allauth.mfa.utils import is_mfa_enabled
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+View = Callable[..., HttpResponse]
+
+
+def staff_has_mfa(user) -> bool:
+    return is_mfa_enabled(user)
+
+
+def backoffice_view(perm: str) -> Callable[[View], View]:
+    codename = f"brokerage.{perm}"
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not user.is_staff:
+                raise PermissionDenied("The back-office is for the broker's staff.")
+            if not staff_has_mfa(user):
+                messages.warning(
+                    request,
+                    "Staff must use two-factor authentication. Set up an authenticator app "
+                    "to continue to the back-office.",
+                )
+                return redirect("mfa_activate_totp")
+            if not user.has_perm(codename):
+                raise PermissionDenied(
+                    "Your role does not include this page. Ask an administrator if you need it."
+                )
+            return view(request, *args, **kwargs)
+
+        wrapper.backoffice_permission = codename  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator
+
+
+def portal_view(view: View) -> View:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not hasattr(user, "client"):
+            raise PermissionDenied("The trader's room is for clients of the broker.")
+        return view(request, *args, **kwargs)
+
+    wrapper.surface = "portal"  # type: ignore[attr-defined]
+    return wrapper
+
+
+def partner_view(view: View) -> View:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        partner = getattr(user, "partner", None)
+        if partner is None or not partner.is_approved:
+            raise PermissionDenied("The partner dashboard is for approved introducing brokers.")
+        return view(request, *args, **kwargs)
+
+    wrapper.surface = "partners"  # type: ignore[attr-defined]
+    return wrapper

@@ -1,0 +1,166 @@
+"""`make run`: the whole system on one machine, with demo data.
+
+Starts the embedded PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL point at real
+ones), migrates, loads the demo brokerage, then runs web, worker and beat with honcho from
+the Procfile. Ctrl-C stops all of it, the embedded servers included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from brokerage import devservices
+from brokerage.paths import BASE_DIR, VAR_DIR
+
+BIN = Path(sys.executable).parent
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _say(text: str) -> None:
+    print(f"\033[1m==> {text}\033[0m", flush=True)
+
+
+def _wait_ready(url: str, stop: threading.Event) -> None:
+    deadline = time.monotonic() + 180
+    while not stop.is_set() and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own URL)
+                if response.status == 200:
+                    _say(f"Ready: {url.rsplit('/', 1)[0]}/  (Ctrl-C stops everything)")
+                    return
+        except Exception:  # noqa: S110 (not up yet)
+            pass
+        stop.wait(1)
+
+
+def main() -> int:
+    port_text = os.environ.get("PORT", "8000")
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        print(f"PORT={port_text!r} is not a port number (1-65535).", file=sys.stderr)
+        return 2
+    port = int(port_text)
+
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    lock_file = open(VAR_DIR / "run.lock", "a+")  # noqa: SIM115 (held for the whole run)
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock_file.seek(0)
+        holder = lock_file.read().strip() or "another process"
+        print(
+            f"`make run` is already running for this checkout (pid {holder}). "
+            "Use that one, or stop it with Ctrl-C first.",
+            file=sys.stderr,
+        )
+        return 1
+    lock_file.seek(0)
+    lock_file.truncate()
+    lock_file.write(str(os.getpid()))
+    lock_file.flush()
+
+    if not _port_free(port):
+        print(
+            f"Port {port} is already in use by another program. Stop it, or choose another "
+            f"port: PORT={port + 1} make run",
+            file=sys.stderr,
+        )
+        return 1
+
+    owned: list = []
+    if not os.environ.get("DATABASE_URL"):
+        if not devservices.postgres_running():
+            owned.append(devservices.postgres_stop)
+        _say(f"PostgreSQL (embedded): {devservices.postgres_ensure().url}")
+    if not os.environ.get("REDIS_URL"):
+        if not devservices.redis_running():
+            owned.append(devservices.redis_stop)
+        _say(f"Redis (embedded): {devservices.redis_ensure()}")
+
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["DJANGO_SETTINGS_MODULE"] = env.get("DJANGO_SETTINGS_MODULE_RUN", "brokerage.settings.dev")
+    env["BROKERAGE_EMBEDDED_STOP_AT_EXIT"] = "0"  # this script owns them
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PORT"] = str(port)
+    manage = [sys.executable, str(BASE_DIR / "manage.py")]
+
+    honcho: subprocess.Popen | None = None
+    stop = threading.Event()
+    interrupted = False
+
+    def on_signal(signum, frame) -> None:
+        nonlocal interrupted
+        interrupted = True
+        if honcho is not None and honcho.poll() is None:
+            os.killpg(honcho.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        _say("Applying migrations")
+        subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True)
+        _say("Loading the demo brokerage")
+        subprocess.run([*manage, "seed_demo"], env=env, check=True)
+        if interrupted:
+            return 130
+        _say(f"Starting web, worker and beat on http://127.0.0.1:{port}/")
+        # Own session: a terminal's Ctrl-C reaches us once, and we stop the whole group.
+        honcho = subprocess.Popen(
+            [str(BIN / "honcho"), "start", "-f", str(BASE_DIR / "Procfile"), "-d", str(BASE_DIR)],
+            env=env,
+            start_new_session=True,
+        )
+        threading.Thread(
+            target=_wait_ready, args=(f"http://127.0.0.1:{port}/healthz", stop), daemon=True
+        ).start()
+        while honcho.poll() is None:
+            try:
+                honcho.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                continue
+        return 0 if interrupted else (honcho.returncode or 0)
+    except subprocess.CalledProcessError as exc:
+        print(f"Start-up step failed: {' '.join(map(str, exc.cmd[1:]))}", file=sys.stderr)
+        return 1
+    finally:
+        stop.set()
+        if honcho is not None:
+            _stop_group(honcho)
+        for stop_service in owned:
+            stop_service()
+        _say("Stopped")
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=20)
+    # Anything honcho left behind in its process group goes too.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Max
+from django.utils import timezone
+from pghistory.models import MiddlewareEvents
+
+from brokerage.models import User, WorkerHeartbeat
+
+
+@dataclass(frozen=True)
+class Health:
+    database: bool
+    redis: bool
+    worker_age_seconds: float | None
+    errors: dict[str, str]
+
+    @property
+    def worker(self) -> bool:
+        return (
+            self.worker_age_seconds is not None
+            and self.worker_age_seconds <= settings.WORKER_HEARTBEAT_MAX_AGE
+        )
+
+    @property
+    def ok(self) -> bool:
+        return self.database and self.redis and self.worker
+
+
+def health_check() -> Health:
+    errors: dict[str, str] = {}
+    database = False
+    age: float | None = None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        database = True
+        newest = WorkerHeartbeat.objects.aggregate(at=Max("beat_at"))["at"]
+        if newest is not None:
+            age = max(0.0, (timezone.now() - newest).total_seconds())
+    except Exception as exc:  # the point is to report, not to raise
+        errors["database"] = type(exc).__name__
+    redis_ok = False
+    try:
+        import redis
+
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
+        )
+        redis_ok = bool(client.ping())
+    except Exception as exc:
+        errors["redis"] = type(exc).__name__
+    if age is None:
+        errors.setdefault("worker", "no heartbeat recorded")
+    elif age > settings.WORKER_HEARTBEAT_MAX_AGE:
+        errors["worker"] = f"last heartbeat {age:.0f}s ago"
+    return Health(database=database, redis=redis_ok, worker_age_seconds=age, errors=errors)
+
+
+@dataclass(frozen=True)
+class DashboardStats:
+    clients: int
+    clients_last_30_days: int
+    partners: int
+    staff: int
+    staff_without_mfa: int
+    signups_by_day: list[tuple[str, int]]
+
+
+def dashboard_stats(*, days: int = 30) -> DashboardStats:
+    from clients.selectors import client_count, client_signups_by_day
+    from partners.selectors import partner_count
+
+    since = timezone.now() - timedelta(days=days)
+    staff = User.objects.filter(is_staff=True, is_active=True)
+    with_mfa = staff.filter(authenticator__type="totp").values("pk").distinct()
+    by_day = dict(client_signups_by_day(since=since))
+    today = timezone.localdate()
+    series = []
+    for offset in range(days - 1, -1, -1):
+        day = today - timedelta(days=offset)
+        series.append((day.isoformat(), by_day.get(day, 0)))
+    return DashboardStats(
+        clients=client_count(),
+        clients_last_30_days=sum(count for _, count in series),
+        partners=partner_count(),
+        staff=staff.count(),
+        staff_without_mfa=staff.exclude(pk__in=with_mfa).count(),
+        signups_by_day=series,
+    )
+
+
+def staff_list() -> list[User]:
+    return list(
+        User.objects.filter(is_staff=True)
+        .prefetch_related("groups", "authenticator_set")
+        .order_by("email")
+    )
+
+
+AUDITED_MODELS = {
+    "brokerage.User": "User",
+    "clients.Client": "Client",
+    "partners.Partner": "Partner",
+}
+
+
+def audit_event_list(*, model: str = "", object_id: str = "", user_id: str = ""):
+    events = MiddlewareEvents.objects.all().order_by("-pgh_created_at")
+    if model:
+        events = events.filter(pgh_obj_model=model)
+    if object_id:
+        events = events.filter(pgh_obj_id=object_id)
+    if user_id:
+        events = events.filter(user=user_id)
+    return events

@@ -1,0 +1,15 @@
+"""The test suite (pytest-django)."""
+
+import os
+
+# A test run that starts the embedded servers itself also stops them when it ends.
+os.environ.setdefault("BROKERAGE_EMBEDDED_STOP_AT_EXIT", "1")
+
+from .dev import *  # noqa: E402, F403
+
+DEBUG = False
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+AXES_ENABLED = True
+CELERY_TASK_ALWAYS_EAGER = False

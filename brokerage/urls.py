@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from brokerage import views
+
+backoffice = [
+    path("backoffice/", views.dashboard, name="dashboard"),
+    path("backoffice/staff/", views.staff, name="staff"),
+    path("backoffice/audit/", views.audit, name="audit"),
+]
+
+urlpatterns = [
+    path("", include((backoffice, "brokerage"))),
+    path("", include("clients.urls")),
+    path("", include("kyc.urls")),
+    path("", include("wallets.urls")),
+    path("", include("partners.urls")),
+    path("", include("risk.urls")),
+    path("", include("reports.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("healthz", views.healthz, name="healthz"),
+    path("", views.home, name="home"),
+]
+
+handler403 = "brokerage.views.error_403"
+handler404 = "brokerage.views.error_404"
+handler500 = "brokerage.views.error_500"

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from brokerage.forms import AuditFilterForm
+from brokerage.models import User
+from brokerage.permissions import backoffice_view
+from brokerage.roles import ROLE_LABELS, user_roles
+from brokerage.selectors import (
+    audit_event_list,
+    dashboard_stats,
+    health_check,
+    staff_list,
+)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Send each kind of user to their own surface; show visitors the front page."""
+    user = request.user
+    if user.is_authenticated:
+        if user.is_staff:
+            return redirect("brokerage:dashboard")
+        partner = getattr(user, "partner", None)
+        if partner is not None and partner.is_approved:
+            return redirect("partners:dashboard")
+        if hasattr(user, "client"):
+            return redirect("clients:portal-home")
+    return render(request, "landing.html")
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    health = health_check()
+    body = {
+        "status": "ok" if health.ok else "fail",
+        "database": "ok" if health.database else "fail",
+        "redis": "ok" if health.redis else "fail",
+        "worker": "ok" if health.worker else "fail",
+        "worker_heartbeat_age_seconds": (
+            round(health.worker_age_seconds, 1) if health.worker_age_seconds is not None else None
+        ),
+    }
+    if health.errors:
+        body["errors"] = health.errors
+    return JsonResponse(body, status=200 if health.ok else 503)
+
+
+@backoffice_view("view_dashboard")
+def dashboard(request: HttpRequest) -> HttpResponse:
+    stats = dashboard_stats()
+    health = health_check()
+    chart = {
+        "title": "New clients per day (last 30 days)",
+        "labels": [day for day, _ in stats.signups_by_day],
+        "values": [count for _, count in stats.signups_by_day],
+        "unit": "clients",
+    }
+    return render(
+        request,
+        "brokerage/dashboard.html",
+        {"stats": stats, "health": health, "chart": chart, "roles": user_roles(request.user)},
+    )
+
+
+@backoffice_view("view_staff")
+def staff(request: HttpRequest) -> HttpResponse:
+    rows = [
+        {
+            "user": member,
+            "roles": [ROLE_LABELS.get(g.name, g.name) for g in member.groups.all()],
+            "mfa": any(a.type == "totp" for a in member.authenticator_set.all()),
+        }
+        for member in staff_list()
+    ]
+    return render(request, "brokerage/staff.html", {"rows": rows})
+
+
+@backoffice_view("view_audit")
+def audit(request: HttpRequest) -> HttpResponse:
+    form = AuditFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    events = audit_event_list(
+        model=filters.get("model", ""),
+        object_id=filters.get("object_id", ""),
+        user_id=filters.get("user", ""),
+    )
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    actor_ids = {
+        int(e.pgh_context["user"])
+        for e in page
+        if e.pgh_context and str(e.pgh_context.get("user") or "").isdigit()
+    }
+    actors = dict(User.objects.filter(pk__in=actor_ids).values_list("pk", "email"))
+    for event in page:
+        uid = (event.pgh_context or {}).get("user")
+        event.actor_id = uid
+        event.actor_email = actors.get(int(uid)) if str(uid or "").isdigit() else None
+    template = "brokerage/audit.html"
+    if request.htmx:
+        template += "#results"
+    return render(
+        request,
+        template,
+        {"form": form, "page": page},
+    )
+
+
+def error_403(request: HttpRequest, exception=None) -> HttpResponse:
+    reason = str(exception) if exception and str(exception) else ""
+    return render(request, "errors/403.html", {"reason": reason}, status=403)
+
+
+def error_404(request: HttpRequest, exception=None) -> HttpResponse:
+    return render(request, "errors/404.html", status=404)
+
+
+def error_500(request: HttpRequest) -> HttpResponse:
+    return render(request, "errors/500.html", status=500)

@@ -1,0 +1,5 @@
+from brokerage.exceptions import ApplicationError
+
+
+class ClientError(ApplicationError):
+    pass

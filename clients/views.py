@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from brokerage.permissions import backoffice_view, portal_view
+from clients.models import Client
+from clients.selectors import client_get_for_user, client_list_for_user
+
+
+@portal_view
+def portal_home(request: HttpRequest) -> HttpResponse:
+    client = request.user.client
+    return render(request, "clients/portal_home.html", {"client": client})
+
+
+@backoffice_view("view_clients")
+def client_list(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "").strip()[:100]
+    status = request.GET.get("status", "")
+    if status not in Client.Status.values:
+        status = ""
+    clients = client_list_for_user(user=request.user, search=search, status=status)
+    page = Paginator(clients, 25).get_page(request.GET.get("page"))
+    template = "clients/client_list.html"
+    if request.htmx:
+        template += "#results"
+    return render(
+        request,
+        template,
+        {"page": page, "search": search, "status": status, "statuses": Client.Status.choices},
+    )
+
+
+@backoffice_view("view_clients")
+def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    client = client_get_for_user(user=request.user, pk=pk)
+    return render(request, "clients/client_detail.html", {"client": client})

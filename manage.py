@@ -1,0 +1,18 @@
+#!/usr/bin/env python
+"""Django's command-line utility for administrative tasks."""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings.dev")
+    # A one-off command that had to start the embedded PostgreSQL/Redis stops them again.
+    os.environ.setdefault("BROKERAGE_EMBEDDED_STOP_AT_EXIT", "1")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()
