@@ -20,3 +20,15 @@ class AuditContextMiddleware(HistoryMiddleware):
         context["ip"] = client_ip(request)
         context["method"] = request.method
         return context
+
+
+def axes_username(request, credentials: dict | None) -> str | None:
+    """django-axes keys lockouts on the e-mail. allauth authenticates with
+    ``credentials={"email": ...}`` while the form field is ``login``; read either."""
+    if credentials:
+        value = credentials.get("email") or credentials.get("username")
+        if value:
+            return str(value).lower()
+    data = getattr(request, "POST", None) or {}
+    value = data.get("login")
+    return str(value).lower() if value else None

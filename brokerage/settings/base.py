@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
+
 from brokerage import devservices
 from brokerage.env import (
     env_bool,
@@ -25,6 +27,17 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 # A process that starts an embedded server itself (a manage.py one-off, the test run) stops
 # it when it exits; make run starts them first and stops them on Ctrl-C.
 _EMBEDDED_STOP_AT_EXIT = env_bool("BROKERAGE_EMBEDDED_STOP_AT_EXIT", False)
+# Production refuses the embedded servers: it must be told where its database is.
+_EMBEDDED_ALLOWED = env_bool("BROKERAGE_EMBEDDED_ALLOWED", True)
+
+
+def _embedded_or_refuse(variable: str) -> None:
+    if not _EMBEDDED_ALLOWED:
+        raise ImproperlyConfigured(
+            f"Environment variable {variable} is required in production "
+            "(the embedded development servers are for make run and make test only)."
+        )
+
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -94,6 +107,7 @@ TEMPLATES = [
 if env_str("DATABASE_URL", ""):
     DATABASES = {"default": env_database("DATABASE_URL")}
 else:
+    _embedded_or_refuse("DATABASE_URL")
     _pg = devservices.postgres_ensure(stop_at_exit=_EMBEDDED_STOP_AT_EXIT)
     DATABASES = {
         "default": {
@@ -108,11 +122,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = (
-    env_redis_url("REDIS_URL")
-    if env_str("REDIS_URL", "")
-    else devservices.redis_ensure(stop_at_exit=_EMBEDDED_STOP_AT_EXIT)
-)
+if env_str("REDIS_URL", ""):
+    REDIS_URL = env_redis_url("REDIS_URL")
+else:
+    _embedded_or_refuse("REDIS_URL")
+    REDIS_URL = devservices.redis_ensure(stop_at_exit=_EMBEDDED_STOP_AT_EXIT)
 
 CACHES = {
     "default": {
@@ -166,7 +180,7 @@ LOGIN_URL = "account_login"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = 0.25  # hours: a locked-out login may try again after 15 minutes
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_USERNAME_FORM_FIELD = "login"
+AXES_USERNAME_CALLABLE = "brokerage.audit.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "errors/lockout.html"
 

@@ -1,8 +1,12 @@
 """Production: every secret and host from the environment; HTTPS everywhere."""
 
-from brokerage.env import env_bool, env_int, env_str
+import os
 
-from .base import *  # noqa: F403
+os.environ["BROKERAGE_EMBEDDED_ALLOWED"] = "0"
+
+from brokerage.env import env_bool, env_int, env_str  # noqa: E402
+
+from .base import *  # noqa: E402, F403
 
 DEBUG = False
 SECRET_KEY = env_str("SECRET_KEY")

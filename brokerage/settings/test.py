@@ -13,3 +13,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 AXES_ENABLED = True
 CELERY_TASK_ALWAYS_EAGER = False
+
+# One test database per run, so two runs on one machine (a developer's and a helper's)
+# never drop each other's database. Subprocesses of the run (a Celery worker) read it back.
+DATABASES["default"]["TEST"] = {  # noqa: F405
+    "NAME": os.environ.setdefault("BROKERAGE_TEST_DB", f"test_brokerage_{os.getpid()}")
+}

@@ -1,0 +1,142 @@
+"""Who may open which page: every back-office, portal and partner URL as every staff role,
+a trader, an IB and a visitor. A living document: a new URL fails
+`test_every_url_is_in_the_matrix` until someone decides who may see it."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from brokerage import roles
+from tests.factories import ClientFactory, PartnerFactory, make_staff
+
+pytestmark = pytest.mark.django_db
+
+ALL_STAFF = set(roles.ROLES)
+R = roles
+
+# url name -> who gets 200. Everyone else: 403 (signed in) or a redirect to log in (visitor).
+MATRIX: dict[str, set[str]] = {
+    # back-office
+    "brokerage:dashboard": ALL_STAFF,
+    "brokerage:staff": {R.ADMIN, R.AUDITOR},
+    "brokerage:audit": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
+    "clients:client-list": ALL_STAFF,
+    "clients:client-detail": ALL_STAFF - {R.SALES_AGENT},  # an agent: only their own clients
+    "kyc:queue": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
+    "wallets:payments": {R.ADMIN, R.FINANCE, R.AUDITOR},
+    "risk:overview": {R.ADMIN, R.COMPLIANCE, R.DEALING, R.AUDITOR},
+    "partners:backoffice-list": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
+    "reports:report-list": {
+        R.ADMIN,
+        R.COMPLIANCE,
+        R.FINANCE,
+        R.DEALING,
+        R.SALES_MANAGER,
+        R.AUDITOR,
+    },
+    # trader's room
+    "clients:portal-home": {"trader"},
+    "kyc:verification": {"trader"},
+    "wallets:wallet-list": {"trader"},
+    # partner dashboard
+    "partners:dashboard": {"ib"},
+}
+
+SURFACES = ("backoffice/", "portal/", "partners/")
+
+
+def _walk(patterns, prefix="", namespace=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            ns = namespace
+            if pattern.namespace:
+                ns = f"{namespace}{pattern.namespace}:"
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern), ns)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield prefix + str(pattern.pattern), f"{namespace}{pattern.name}"
+
+
+def surface_urls() -> dict[str, str]:
+    return {
+        name: route
+        for route, name in _walk(get_resolver().url_patterns)
+        if route.startswith(SURFACES)
+    }
+
+
+def test_every_url_is_in_the_matrix():
+    assert set(surface_urls()) == set(MATRIX)
+
+
+@pytest.fixture
+def actors(db):
+    people = {role: make_staff(role) for role in roles.ROLES}
+    people["trader"] = ClientFactory().user
+    people["ib"] = PartnerFactory().user
+    return people
+
+
+def _path(name: str, route: str, some_client_pk: int) -> str:
+    return "/" + route.replace("<int:pk>", str(some_client_pk))
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_access(client, actors, name):
+    route = surface_urls()[name]
+    # A client nobody is assigned to: an agent must not see them.
+    path = _path(name, route, ClientFactory().pk)
+    allowed = MATRIX[name]
+    for who, user in actors.items():
+        client.force_login(user)
+        status = client.get(path).status_code
+        expected = (
+            200
+            if who in allowed
+            else (404 if name == "clients:client-detail" and who == R.SALES_AGENT else 403)
+        )
+        assert status == expected, f"{who} on {path}: got {status}, expected {expected}"
+    client.logout()
+    response = client.get(path)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_sales_agent_sees_own_clients_only(client):
+    agent = make_staff(R.SALES_AGENT)
+    other_agent = make_staff(R.SALES_AGENT)
+    mine = ClientFactory(assigned_agent=agent)
+    theirs = ClientFactory(assigned_agent=other_agent)
+    unassigned = ClientFactory()
+    client.force_login(agent)
+    listing = client.get("/backoffice/clients/").content.decode()
+    assert mine.user.email in listing
+    assert theirs.user.email not in listing
+    assert unassigned.user.email not in listing
+    assert client.get(f"/backoffice/clients/{mine.pk}/").status_code == 200
+    assert client.get(f"/backoffice/clients/{theirs.pk}/").status_code == 404
+
+
+def test_staff_without_mfa_is_sent_to_set_it_up(client):
+    admin = make_staff(R.ADMIN, mfa=False)
+    client.force_login(admin)
+    for name, route in surface_urls().items():
+        if not route.startswith("backoffice/"):
+            continue
+        response = client.get(_path(name, route, ClientFactory().pk))
+        assert response.status_code == 302, name
+        assert response["Location"] == "/accounts/2fa/totp/activate/", name
+
+
+def test_staff_is_not_a_trader(client):
+    client.force_login(make_staff(R.ADMIN))
+    response = client.get("/portal/")
+    assert response.status_code == 403
+    assert b"The trader&#x27;s room is for clients of the broker." in response.content
+
+
+def test_unapproved_partner_cannot_reach_the_dashboard(client):
+    from partners.models import Partner
+
+    applicant = PartnerFactory(status=Partner.Status.APPLIED).user
+    client.force_login(applicant)
+    assert client.get("/partners/").status_code == 403
