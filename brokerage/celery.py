@@ -21,4 +21,4 @@ def _beat_on_start(sender, **kwargs) -> None:
     # /healthz shows the worker as up as soon as it is, not 30 s later.
     from brokerage.tasks import heartbeat
 
-    heartbeat.apply_async(queue="default")
+    heartbeat.apply(kwargs={"hostname": sender.hostname})
