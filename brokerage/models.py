@@ -96,3 +96,16 @@ class Backoffice(models.Model):
 
     def __str__(self) -> str:
         return "back-office permissions"
+
+
+# Role changes (group membership) are audited by a trigger on the through table, so a change
+# made anywhere (back-office, admin, shell) is recorded with the request's context.
+UserRoleEvent = pghistory.create_event_model(
+    User.groups.through,
+    pghistory.InsertEvent("role.granted"),
+    pghistory.DeleteEvent("role.revoked"),
+    obj_field=None,
+    model_name="UserRoleEvent",
+    app_label="brokerage",
+    abstract=False,
+)

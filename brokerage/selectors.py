@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from pghistory.models import MiddlewareEvents
 
@@ -102,19 +102,65 @@ def staff_list() -> list[User]:
     )
 
 
+ROLE_EVENTS = "brokerage.User_groups"
 AUDITED_MODELS = {
     "brokerage.User": "User",
+    ROLE_EVENTS: "Role change",
     "clients.Client": "Client",
     "partners.Partner": "Partner",
 }
 
 
-def audit_event_list(*, model: str = "", object_id: str = "", user_id: str = ""):
+def audit_event_list(*, model: str = "", object_id: str = "", user: str = ""):
+    """Audit events, newest first. `user` is the actor's e-mail or id; a user record's
+    events include the role changes made to them."""
     events = MiddlewareEvents.objects.all().order_by("-pgh_created_at")
-    if model:
-        events = events.filter(pgh_obj_model=model)
-    if object_id:
-        events = events.filter(pgh_obj_id=object_id)
-    if user_id:
-        events = events.filter(user=user_id)
+    if model == "brokerage.User" and object_id.isdigit():
+        events = events.filter(
+            Q(pgh_obj_model=model, pgh_obj_id=object_id)
+            | Q(pgh_obj_model=ROLE_EVENTS, pgh_data__user_id=int(object_id))
+        )
+    else:
+        if model:
+            events = events.filter(pgh_obj_model=model)
+        if object_id:
+            events = events.filter(pgh_obj_id=object_id)
+    if user:
+        actor = (
+            User.objects.filter(pk=int(user)).first()
+            if user.isdigit()
+            else User.objects.filter(email__iexact=user.strip()).first()
+        )
+        if actor is None:
+            return events.none()
+        events = events.filter(pgh_context__user=actor.pk)
     return events
+
+
+def audit_describe(events) -> None:
+    """Attach who did it (actor e-mail) and, for role changes, a sentence, in two queries."""
+    from django.contrib.auth.models import Group
+
+    from brokerage.roles import ROLE_LABELS
+
+    user_ids: set[int] = set()
+    group_ids: set[int] = set()
+    for event in events:
+        uid = str((event.pgh_context or {}).get("user") or "")
+        if uid.isdigit():
+            user_ids.add(int(uid))
+        if event.pgh_obj_model == ROLE_EVENTS:
+            user_ids.add(event.pgh_data["user_id"])
+            group_ids.add(event.pgh_data["group_id"])
+    emails = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "email"))
+    groups = dict(Group.objects.filter(pk__in=group_ids).values_list("pk", "name"))
+    for event in events:
+        uid = str((event.pgh_context or {}).get("user") or "")
+        event.actor_id = int(uid) if uid.isdigit() else None
+        event.actor_email = emails.get(event.actor_id) if event.actor_id else None
+        event.summary = ""
+        if event.pgh_obj_model == ROLE_EVENTS:
+            role = groups.get(event.pgh_data["group_id"], "?")
+            verb = "granted to" if event.pgh_label == "role.granted" else "revoked from"
+            target = emails.get(event.pgh_data["user_id"], f"user #{event.pgh_data['user_id']}")
+            event.summary = f"{ROLE_LABELS.get(role, role)} role {verb} {target}"

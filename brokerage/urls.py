@@ -6,6 +6,8 @@ from brokerage import views
 backoffice = [
     path("backoffice/", views.dashboard, name="dashboard"),
     path("backoffice/staff/", views.staff, name="staff"),
+    path("backoffice/staff/invite/", views.staff_invite_view, name="staff-invite"),
+    path("backoffice/staff/<int:pk>/roles/", views.staff_roles_view, name="staff-roles"),
     path("backoffice/audit/", views.audit, name="audit"),
 ]
 

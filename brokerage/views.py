@@ -1,21 +1,24 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from brokerage.forms import AuditFilterForm
+from brokerage.forms import AuditFilterForm, StaffInviteForm, StaffRolesForm
 from brokerage.models import User
 from brokerage.permissions import backoffice_view
 from brokerage.roles import ROLE_LABELS, user_roles
 from brokerage.selectors import (
+    audit_describe,
     audit_event_list,
     dashboard_stats,
     health_check,
     staff_list,
 )
+from brokerage.services import StaffError, staff_invite, staff_set_roles, user_role_names
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -80,6 +83,46 @@ def staff(request: HttpRequest) -> HttpResponse:
     return render(request, "brokerage/staff.html", {"rows": rows})
 
 
+@backoffice_view("change_staff")
+def staff_invite_view(request: HttpRequest) -> HttpResponse:
+    form = StaffInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = staff_invite(
+                email=form.cleaned_data["email"],
+                first_name=form.cleaned_data["first_name"],
+                last_name=form.cleaned_data["last_name"],
+                roles=form.cleaned_data["roles"],
+                actor=request.user,
+                request=request,
+            )
+        except StaffError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                f"{member.email} was invited. They set a password from the e-mail we sent, "
+                "then set up two-factor authentication.",
+            )
+            return redirect("brokerage:staff")
+    return render(request, "brokerage/staff_form.html", {"form": form, "member": None})
+
+
+@backoffice_view("change_staff")
+def staff_roles_view(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(User, pk=pk, is_staff=True)
+    form = StaffRolesForm(request.POST or None, initial={"roles": sorted(user_role_names(member))})
+    if request.method == "POST" and form.is_valid():
+        try:
+            staff_set_roles(user=member, roles=form.cleaned_data["roles"], actor=request.user)
+        except StaffError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Roles of {member.email} updated.")
+            return redirect("brokerage:staff")
+    return render(request, "brokerage/staff_form.html", {"form": form, "member": member})
+
+
 @backoffice_view("view_audit")
 def audit(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
@@ -87,19 +130,10 @@ def audit(request: HttpRequest) -> HttpResponse:
     events = audit_event_list(
         model=filters.get("model", ""),
         object_id=filters.get("object_id", ""),
-        user_id=filters.get("user", ""),
+        user=filters.get("user", ""),
     )
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    actor_ids = {
-        int(e.pgh_context["user"])
-        for e in page
-        if e.pgh_context and str(e.pgh_context.get("user") or "").isdigit()
-    }
-    actors = dict(User.objects.filter(pk__in=actor_ids).values_list("pk", "email"))
-    for event in page:
-        uid = (event.pgh_context or {}).get("user")
-        event.actor_id = uid
-        event.actor_email = actors.get(int(uid)) if str(uid or "").isdigit() else None
+    audit_describe(page)
     template = "brokerage/audit.html"
     if request.htmx:
         template += "#results"

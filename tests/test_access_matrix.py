@@ -20,6 +20,8 @@ MATRIX: dict[str, set[str]] = {
     # back-office
     "brokerage:dashboard": ALL_STAFF,
     "brokerage:staff": {R.ADMIN, R.AUDITOR},
+    "brokerage:staff-invite": {R.ADMIN},
+    "brokerage:staff-roles": {R.ADMIN},
     "brokerage:audit": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "clients:client-list": ALL_STAFF,
     "clients:client-detail": ALL_STAFF - {R.SALES_AGENT},  # an agent: only their own clients
@@ -78,7 +80,11 @@ def actors(db):
 
 
 def _path(name: str, route: str, some_client_pk: int) -> str:
-    return "/" + route.replace("<int:pk>", str(some_client_pk))
+    if name == "brokerage:staff-roles":
+        pk = make_staff(R.SUPPORT).pk
+    else:
+        pk = some_client_pk
+    return "/" + route.replace("<int:pk>", str(pk))
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))

