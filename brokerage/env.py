@@ -98,7 +98,7 @@ def env_database(name: str) -> dict[str, Any]:
         )
     if not config.get("NAME"):
         raise ImproperlyConfigured(f"Environment variable {name} names no database.")
-    return config
+    return dict(config)
 
 
 def env_redis_url(name: str) -> str:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pghistory
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
@@ -45,7 +47,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         ordering = ["email"]
@@ -104,7 +106,7 @@ UserRoleEvent = pghistory.create_event_model(
     User.groups.through,
     pghistory.InsertEvent("role.granted"),
     pghistory.DeleteEvent("role.revoked"),
-    obj_field=None,
+    obj_field=None,  # type: ignore[arg-type]  # pghistory accepts None: no object FK
     model_name="UserRoleEvent",
     app_label="brokerage",
     abstract=False,

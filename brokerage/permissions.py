@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
@@ -24,8 +25,8 @@ from django.shortcuts import redirect
 View = Callable[..., HttpResponse]
 
 
-def staff_has_mfa(user) -> bool:
-    return is_mfa_enabled(user)
+def staff_has_mfa(user: Any) -> bool:
+    return bool(is_mfa_enabled(user))
 
 
 def backoffice_view(perm: str) -> Callable[[View], View]:
@@ -33,7 +34,7 @@ def backoffice_view(perm: str) -> Callable[[View], View]:
 
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
@@ -60,7 +61,7 @@ def backoffice_view(perm: str) -> Callable[[View], View]:
 
 def portal_view(view: View) -> View:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path())
@@ -74,7 +75,7 @@ def portal_view(view: View) -> View:
 
 def partner_view(view: View) -> View:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path())

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Max, Q
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 from pghistory.models import MiddlewareEvents
 
@@ -111,7 +113,9 @@ AUDITED_MODELS = {
 }
 
 
-def audit_event_list(*, model: str = "", object_id: str = "", user: str = ""):
+def audit_event_list(
+    *, model: str = "", object_id: str = "", user: str = ""
+) -> QuerySet[MiddlewareEvents]:
     """Audit events, newest first. `user` is the actor's e-mail or id; a user record's
     events include the role changes made to them."""
     events = MiddlewareEvents.objects.all().order_by("-pgh_created_at")
@@ -137,7 +141,7 @@ def audit_event_list(*, model: str = "", object_id: str = "", user: str = ""):
     return events
 
 
-def audit_describe(events) -> None:
+def audit_describe(events: Iterable[Any]) -> None:
     """Attach who did it (actor e-mail) and, for role changes, a sentence, in two queries."""
     from django.contrib.auth.models import Group
 

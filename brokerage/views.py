@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from brokerage.forms import AuditFilterForm, StaffInviteForm, StaffRolesForm
+from brokerage.http import AuthedHttpRequest
 from brokerage.models import User
 from brokerage.permissions import backoffice_view
 from brokerage.roles import ROLE_LABELS, user_roles
@@ -39,7 +40,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     health = health_check()
-    body = {
+    body: dict[str, object] = {
         "status": "ok" if health.ok else "fail",
         "database": "ok" if health.database else "fail",
         "redis": "ok" if health.redis else "fail",
@@ -54,7 +55,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 @backoffice_view("view_dashboard")
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     stats = dashboard_stats()
     health = health_check()
     chart = {
@@ -71,12 +72,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @backoffice_view("view_staff")
-def staff(request: HttpRequest) -> HttpResponse:
+def staff(request: AuthedHttpRequest) -> HttpResponse:
     rows = [
         {
             "user": member,
             "roles": [ROLE_LABELS.get(g.name, g.name) for g in member.groups.all()],
-            "mfa": any(a.type == "totp" for a in member.authenticator_set.all()),
+            "mfa": any(a.type == "totp" for a in member.authenticator_set.all()),  # type: ignore[attr-defined]
         }
         for member in staff_list()
     ]
@@ -84,7 +85,7 @@ def staff(request: HttpRequest) -> HttpResponse:
 
 
 @backoffice_view("change_staff")
-def staff_invite_view(request: HttpRequest) -> HttpResponse:
+def staff_invite_view(request: AuthedHttpRequest) -> HttpResponse:
     form = StaffInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -109,7 +110,7 @@ def staff_invite_view(request: HttpRequest) -> HttpResponse:
 
 
 @backoffice_view("change_staff")
-def staff_roles_view(request: HttpRequest, pk: int) -> HttpResponse:
+def staff_roles_view(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     member = get_object_or_404(User, pk=pk, is_staff=True)
     form = StaffRolesForm(request.POST or None, initial={"roles": sorted(user_role_names(member))})
     if request.method == "POST" and form.is_valid():
@@ -124,7 +125,7 @@ def staff_roles_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @backoffice_view("view_audit")
-def audit(request: HttpRequest) -> HttpResponse:
+def audit(request: AuthedHttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     events = audit_event_list(

@@ -1,22 +1,23 @@
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
+from brokerage.http import AuthedHttpRequest
 from brokerage.permissions import backoffice_view, portal_view
 from clients.models import Client
 from clients.selectors import client_get_for_user, client_list_for_user
 
 
 @portal_view
-def portal_home(request: HttpRequest) -> HttpResponse:
+def portal_home(request: AuthedHttpRequest) -> HttpResponse:
     client = request.user.client
     return render(request, "clients/portal_home.html", {"client": client})
 
 
 @backoffice_view("view_clients")
-def client_list(request: HttpRequest) -> HttpResponse:
+def client_list(request: AuthedHttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()[:100]
     status = request.GET.get("status", "")
     if status not in Client.Status.values:
@@ -34,6 +35,6 @@ def client_list(request: HttpRequest) -> HttpResponse:
 
 
 @backoffice_view("view_clients")
-def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def client_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     client = client_get_for_user(user=request.user, pk=pk)
     return render(request, "clients/client_detail.html", {"client": client})

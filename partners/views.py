@@ -1,12 +1,13 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from brokerage.http import AuthedHttpRequest
 from brokerage.permissions import backoffice_view, partner_view
 from partners.selectors import partner_list
 
 
 @partner_view
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     return render(request, "partners/dashboard.html", {"partner": request.user.partner})
 
 

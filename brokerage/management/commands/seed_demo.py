@@ -28,6 +28,7 @@ from brokerage.roles import (
 )
 from clients.models import Client
 from clients.services import client_register
+from partners.models import Partner
 from partners.services import partner_register
 
 # A demo-only password, printed at start. seed_demo refuses to run outside DEBUG.
@@ -135,7 +136,7 @@ class Command(BaseCommand):
         return secrets
 
     def _partners(self) -> None:
-        by_email = {}
+        by_email: dict[str | None, Partner] = {}
         for email, name, parent in PARTNERS:
             first, _, last = name.partition(" ")
             user = _verified_user(email, first, last)
