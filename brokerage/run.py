@@ -97,7 +97,7 @@ def main() -> int:
 
     env = dict(os.environ)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["DJANGO_SETTINGS_MODULE"] = env.get("DJANGO_SETTINGS_MODULE_RUN", "brokerage.settings.dev")
+    env["DJANGO_SETTINGS_MODULE"] = "brokerage.settings.dev"
     env["BROKERAGE_EMBEDDED_STOP_AT_EXIT"] = "0"  # this script owns them
     env["PYTHONUNBUFFERED"] = "1"
     env["PORT"] = str(port)

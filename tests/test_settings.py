@@ -112,3 +112,16 @@ def test_production_settings_pass_check_deploy():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_every_environment_variable_is_documented_in_env_example():
+    import re
+
+    documented = set(re.findall(r"^([A-Z_]+)=", (BASE_DIR / ".env.example").read_text(), re.M))
+    read = set()
+    for path in (BASE_DIR / "brokerage").rglob("*.py"):
+        text = path.read_text()
+        read |= set(re.findall(r"env_[a-z_]+\(\s*\"([A-Z_]+)\"", text))
+        read |= set(re.findall(r"environ(?:\.get|\.setdefault)?[\(\[]\"([A-Z_]+)\"", text))
+    assert read, "found no settings at all: the pattern is wrong"
+    assert read - documented == set()
