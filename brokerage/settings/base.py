@@ -202,7 +202,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Triggers on tables Django creates itself (the user<->group table that audits role changes)
 # can't live in migrations; pgtrigger installs them after every migrate.
 PGTRIGGER_INSTALL_ON_MIGRATE = True
-PGHISTORY_MIDDLEWARE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# Changes happen on unsafe methods; a GET needs no audit context (and skips loading the user).
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 # --- Static and uploaded files ---------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -14,3 +14,5 @@ WHITENOISE_AUTOREFRESH = DEBUG
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
+# WhiteNoise serves from the finders in development; an empty STATIC_ROOT keeps it quiet.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
