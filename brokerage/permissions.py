@@ -43,8 +43,8 @@ def backoffice_view(perm: str) -> Callable[[View], View]:
             if not staff_has_mfa(user):
                 messages.warning(
                     request,
-                    "Staff must use two-factor authentication. Set up an authenticator app "
-                    "to continue to the back-office.",
+                    "Staff must use two-factor authentication. Confirm your password, then "
+                    "scan the code with an authenticator app to continue to the back-office.",
                 )
                 return redirect("mfa_activate_totp")
             if not user.has_perm(codename):
