@@ -34,3 +34,14 @@ def partner_user(db):
 @pytest.fixture
 def staff_factory(db):
     return make_staff
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """allauth keeps rate limits (e.g. one verification e-mail per address per 3 minutes) in
+    the cache; each test starts without another test's counters."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -23,10 +23,13 @@ def test_sign_up_creates_a_client_and_sends_a_verification_email(client):
             "email": "New.Trader@Example.test",
             "password1": "a-long-pass-2026",
             "password2": "a-long-pass-2026",
+            "first_name": "Ana",
+            "last_name": "Lima",
         },
     )
     assert response.status_code == 302
     user = User.objects.get(email="new.trader@example.test")
+    assert (user.first_name, user.last_name) == ("Ana", "Lima")
     assert Client.objects.filter(user=user, status=Client.Status.REGISTERED).exists()
     assert len(mail.outbox) == 1
     assert re.search(r"/accounts/confirm-email/\S+/", mail.outbox[0].body)
@@ -39,6 +42,8 @@ def test_login_is_refused_until_the_email_is_verified(client):
             "email": "t@example.test",
             "password1": "a-long-pass-2026",
             "password2": "a-long-pass-2026",
+            "first_name": "Ana",
+            "last_name": "Lima",
         },
     )
     client.logout()
@@ -52,11 +57,14 @@ def test_login_is_refused_until_the_email_is_verified(client):
 
 def test_signup_form_shows_field_errors_and_keeps_the_email(client):
     response = client.post(
-        "/accounts/signup/", {"email": "x@example.test", "password1": "short", "password2": "short"}
+        "/accounts/signup/",
+        {"email": "x@example.test", "password1": "short", "password2": "short", "first_name": "Xi"},
     )
     assert response.status_code == 200
     body = response.content.decode()
     assert "This password is too short" in body
+    assert body.count("This field is required.") == 1  # the missing last name
+    assert 'value="Xi"' in body
     assert 'value="x@example.test"' in body
 
 
@@ -107,6 +115,8 @@ def test_the_audit_middleware_records_the_request(client):
             "email": "audited@example.test",
             "password1": "a-long-pass-2026",
             "password2": "a-long-pass-2026",
+            "first_name": "Ana",
+            "last_name": "Lima",
         },
         REMOTE_ADDR="198.51.100.7",
     )

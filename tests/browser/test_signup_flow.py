@@ -61,6 +61,8 @@ def test_a_trader_signs_up_confirms_the_email_and_lands_in_the_portal(tab: Tab):
 
     page.goto(reverse("account_signup"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign Up")
+    page.fill("input[name=first_name]", "Nadia")
+    page.fill("input[name=last_name]", "Trader")
     page.fill("input[name=email]", email)
     page.fill("input[name=password1]", TRADER_PASSWORD)
     page.fill("input[name=password2]", TRADER_PASSWORD)
@@ -82,7 +84,7 @@ def test_a_trader_signs_up_confirms_the_email_and_lands_in_the_portal(tab: Tab):
     if page.url.endswith(reverse("account_login")):
         _log_in(tab, email, TRADER_PASSWORD)
     expect(page).to_have_url(re.compile(re.escape(reverse("clients:portal-home")) + "$"))
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, Nadia")
     expect(page.get_by_role("heading", name="Verify your identity")).to_be_visible()
     # Pico draws these links as buttons (role="button").
     expect(page.get_by_role("button", name="Deposit")).to_be_visible()
