@@ -12,6 +12,12 @@ class BrokerageConfig(AppConfig):
         # after every migrate, on every database (tests included).
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="brokerage-roles-sync")
 
+        from allauth.mfa.signals import authenticator_added
+
+        from brokerage.permissions import record_mfa_on_activation
+
+        authenticator_added.connect(record_mfa_on_activation, dispatch_uid="brokerage-mfa-record")
+
 
 def _sync_roles(sender, using="default", **kwargs) -> None:
     from brokerage.roles import roles_sync

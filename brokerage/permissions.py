@@ -15,18 +15,34 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from allauth.account.authentication import get_authentication_records
+from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 
 View = Callable[..., HttpResponse]
 
 
 def staff_has_mfa(user: Any) -> bool:
     return bool(is_mfa_enabled(user))
+
+
+def session_passed_mfa(request: HttpRequest) -> bool:
+    """Did *this session* prove the second factor? Having an authenticator is not enough: a
+    password-only login (e.g. through another login form) must not open the back-office."""
+    records = get_authentication_records(request, request.user)  # type: ignore[arg-type]
+    return any(record.get("method") == "mfa" for record in records)
+
+
+def record_mfa_on_activation(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    """Setting up an authenticator means entering a valid code from it: that counts as this
+    session's second factor (connected to allauth's authenticator_added in apps.py)."""
+    record_authentication(request, user, "mfa", type=kwargs["authenticator"].type)
 
 
 def backoffice_view(perm: str) -> Callable[[View], View]:
@@ -47,6 +63,11 @@ def backoffice_view(perm: str) -> Callable[[View], View]:
                     "scan the code with an authenticator app to continue to the back-office.",
                 )
                 return redirect("mfa_activate_totp")
+            if not session_passed_mfa(request):
+                messages.info(
+                    request, "Enter the code from your authenticator app to open the back-office."
+                )
+                return redirect(f"{reverse('mfa_reauthenticate')}?next={request.get_full_path()}")
             if not user.has_perm(codename):
                 raise PermissionDenied(
                     "Your role does not include this page. Ask an administrator if you need it."

@@ -1,7 +1,9 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from brokerage import views
+from brokerage.permissions import session_passed_mfa
 
 backoffice = [
     path("backoffice/", views.dashboard, name="dashboard"),
@@ -10,6 +12,13 @@ backoffice = [
     path("backoffice/staff/<int:pk>/roles/", views.staff_roles_view, name="staff-roles"),
     path("backoffice/audit/", views.audit, name="audit"),
 ]
+
+# The Django admin is for superusers' repairs only, and only after the same login as the
+# back-office (password and second factor): its own password-only form is replaced.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+admin.site.has_permission = lambda request: bool(  # type: ignore[method-assign]
+    request.user.is_active and request.user.is_superuser and session_passed_mfa(request)
+)
 
 urlpatterns = [
     path("", include((backoffice, "brokerage"))),

@@ -56,3 +56,18 @@ def make_staff(*roles: str, mfa: bool = True, **fields) -> User:
     if mfa:
         TOTP.activate(user, generate_totp_secret())
     return user
+
+
+def login_staff(client, user: User) -> None:
+    """Log a staff member in as the real flow leaves them: password and second factor
+    recorded in the session (what `backoffice_view` checks)."""
+    from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
+
+    client.force_login(user)
+    session = client.session
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": 0, "email": user.email},
+        {"method": "mfa", "at": 0, "type": "totp"},
+    ]
+    session["account_authentication_methods_user"] = str(user.pk)
+    session.save()

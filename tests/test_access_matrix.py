@@ -8,7 +8,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from brokerage import roles
-from tests.factories import ClientFactory, PartnerFactory, make_staff
+from tests.factories import ClientFactory, PartnerFactory, login_staff, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +94,7 @@ def test_access(client, actors, name):
     path = _path(name, route, ClientFactory().pk)
     allowed = MATRIX[name]
     for who, user in actors.items():
-        client.force_login(user)
+        login_staff(client, user) if user.is_staff else client.force_login(user)
         status = client.get(path).status_code
         expected = (
             200
@@ -113,7 +113,7 @@ def test_sales_agent_sees_own_clients_only(client):
     mine = ClientFactory(assigned_agent=agent)
     theirs = ClientFactory(assigned_agent=other_agent)
     unassigned = ClientFactory()
-    client.force_login(agent)
+    login_staff(client, agent)
     listing = client.get("/backoffice/clients/").content.decode()
     assert mine.user.email in listing
     assert theirs.user.email not in listing
@@ -124,7 +124,7 @@ def test_sales_agent_sees_own_clients_only(client):
 
 def test_staff_without_mfa_is_sent_to_set_it_up(client):
     admin = make_staff(R.ADMIN, mfa=False)
-    client.force_login(admin)
+    login_staff(client, admin)
     for name, route in surface_urls().items():
         if not route.startswith("backoffice/"):
             continue
@@ -134,7 +134,7 @@ def test_staff_without_mfa_is_sent_to_set_it_up(client):
 
 
 def test_staff_is_not_a_trader(client):
-    client.force_login(make_staff(R.ADMIN))
+    login_staff(client, make_staff(R.ADMIN))
     response = client.get("/portal/")
     assert response.status_code == 403
     assert b"The trader&#x27;s room is for clients of the broker." in response.content

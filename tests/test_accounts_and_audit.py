@@ -11,7 +11,7 @@ from brokerage import roles
 from brokerage.models import User
 from clients.models import Client
 from partners.models import Partner
-from tests.factories import ClientFactory, make_staff
+from tests.factories import ClientFactory, login_staff, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +85,7 @@ def test_repeated_failed_logins_are_locked_out(client, settings):
 def test_changes_are_audited_with_who_and_from_where(client):
     admin = make_staff(roles.ADMIN)
     trader = ClientFactory()
-    client.force_login(admin)
+    login_staff(client, admin)
     # A change made inside a request carries the request's context.
     from pghistory import context
 
@@ -131,7 +131,7 @@ def test_the_audit_middleware_records_the_request(client):
 
 def test_audit_filter_by_user_via_htmx_returns_only_the_table(client):
     auditor = make_staff(roles.AUDITOR)
-    client.force_login(auditor)
+    login_staff(client, auditor)
     response = client.get("/backoffice/audit/?user=999999", HTTP_HX_REQUEST="true")
     body = response.content.decode()
     assert response.status_code == 200

@@ -77,3 +77,37 @@ def test_pages_not_found_use_our_404(client):
     response = client.get("/backoffice/no-such-page/")
     assert response.status_code == 404
     assert "Page not found" in response.content.decode()
+
+
+def test_a_password_only_session_cannot_open_the_backoffice(client, staff_factory):
+    """Having an authenticator is not enough: this session must have used it."""
+    user = staff_factory(roles.FINANCE)
+    client.force_login(user)  # as if logged in through some password-only door
+    response = client.get("/backoffice/payments/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/2fa/reauthenticate/?next=/backoffice/payments/"
+
+
+def test_the_admin_login_form_cannot_bypass_the_second_factor(client, staff_factory):
+    user = staff_factory(roles.FINANCE, is_superuser=True)
+    # Django's own admin login form is replaced by allauth's (password, then code).
+    response = client.get("/admin/login/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    client.post("/admin/login/", {"username": user.email, "password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+    assert client.get("/backoffice/payments/").status_code == 302
+
+
+def test_the_admin_is_for_superusers_with_a_second_factor(client, staff_factory):
+    from tests.factories import login_staff
+
+    staff = staff_factory(roles.ADMIN)
+    login_staff(client, staff)
+    assert client.get("/admin/").status_code == 302  # staff, but not a superuser
+
+    root = staff_factory(roles.ADMIN, is_superuser=True)
+    client.force_login(root)
+    assert client.get("/admin/").status_code == 302  # superuser, but password only
+    login_staff(client, root)
+    assert client.get("/admin/").status_code == 200

@@ -8,6 +8,7 @@ from pghistory.models import MiddlewareEvents
 
 from brokerage import roles
 from brokerage.models import User
+from tests.factories import login_staff
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the invitation e-mail goes on commit
 
@@ -18,7 +19,7 @@ def admin(staff_factory):
 
 
 def test_admin_invites_a_staff_member_who_gets_a_password_link(client, admin):
-    client.force_login(admin)
+    login_staff(client, admin)
     response = client.post(
         "/backoffice/staff/invite/",
         {
@@ -37,7 +38,7 @@ def test_admin_invites_a_staff_member_who_gets_a_password_link(client, admin):
 
 
 def test_invite_form_errors_keep_the_input(client, admin):
-    client.force_login(admin)
+    login_staff(client, admin)
     response = client.post(
         "/backoffice/staff/invite/",
         {"email": admin.email, "first_name": "Dup", "last_name": "Licate", "roles": []},
@@ -50,7 +51,7 @@ def test_invite_form_errors_keep_the_input(client, admin):
 
 
 def test_duplicate_email_is_refused(client, admin):
-    client.force_login(admin)
+    login_staff(client, admin)
     response = client.post(
         "/backoffice/staff/invite/",
         {
@@ -65,7 +66,7 @@ def test_duplicate_email_is_refused(client, admin):
 
 def test_role_change_is_audited_with_the_actor(client, admin, staff_factory):
     member = staff_factory(roles.SUPPORT)
-    client.force_login(admin)
+    login_staff(client, admin)
     response = client.post(
         f"/backoffice/staff/{member.pk}/roles/",
         {"roles": [roles.FINANCE]},
@@ -93,7 +94,7 @@ def test_role_change_is_audited_with_the_actor(client, admin, staff_factory):
 
 
 def test_admin_cannot_remove_their_own_admin_role(client, admin):
-    client.force_login(admin)
+    login_staff(client, admin)
     response = client.post(f"/backoffice/staff/{admin.pk}/roles/", {"roles": [roles.SUPPORT]})
     assert response.status_code == 200
     assert "You can&#x27;t remove your own administrator role" in response.content.decode()
