@@ -9,9 +9,12 @@ from pghistory.middleware import HistoryMiddleware
 
 
 def client_ip(request) -> str | None:
-    # REMOTE_ADDR only: X-Forwarded-For is set by whoever sends the request. Behind a proxy,
-    # configure the proxy to overwrite REMOTE_ADDR (gunicorn --forwarded-allow-ips).
-    return request.META.get("REMOTE_ADDR")
+    """The client's address as allauth's rate limits see it: REMOTE_ADDR, or with
+    TRUSTED_PROXY_COUNT proxies in front, the address the first trusted proxy saw (a client
+    can't spoof it by sending its own X-Forwarded-For)."""
+    from allauth.account.adapter import get_adapter
+
+    return get_adapter(request).get_client_ip(request)
 
 
 class AuditContextMiddleware(HistoryMiddleware):

@@ -8,11 +8,15 @@ from celery import Celery
 from celery.signals import worker_ready
 from kombu import Queue
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings.dev")
+# A server process must be told it is a development one (make run does); by default it is
+# production, which refuses to start without its secrets and services.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings.production")
+
+QUEUES = ("platform", "chain", "default")
 
 app = Celery("brokerage")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = [Queue(name) for name in ("platform", "chain", "default")]
+app.conf.task_queues = [Queue(name) for name in QUEUES]
 app.autodiscover_tasks()
 
 
@@ -21,4 +25,5 @@ def _beat_on_start(sender, **kwargs) -> None:
     # /healthz shows the worker as up as soon as it is, not 30 s later.
     from brokerage.tasks import heartbeat
 
-    heartbeat.apply(kwargs={"hostname": sender.hostname})
+    for queue in sender.task_consumer.queues:
+        heartbeat.apply(kwargs={"queue": queue.name, "hostname": sender.hostname})

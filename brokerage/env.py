@@ -101,6 +101,20 @@ def env_database(name: str) -> dict[str, Any]:
     return dict(config)
 
 
+def env_email(name: str) -> dict[str, Any]:
+    """EMAIL_* settings from one URL (smtp://, smtp+tls://, smtp+ssl://, consolemail://)."""
+    value = _raw(name, _MISSING)
+    try:
+        config = _env.email_url_config(value)
+    except Exception as exc:
+        raise ImproperlyConfigured(
+            f"Environment variable {name} is not an e-mail URL: {exc}"
+        ) from exc
+    if not config.get("EMAIL_BACKEND"):
+        raise ImproperlyConfigured(f"Environment variable {name} names no known e-mail scheme.")
+    return dict(config)
+
+
 def env_redis_url(name: str) -> str:
     value = _raw(name, _MISSING)
     if not value.startswith(("redis://", "rediss://", "unix://")):

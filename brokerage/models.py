@@ -63,13 +63,20 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class WorkerHeartbeat(models.Model):
-    """The last time each Celery worker ran the heartbeat task; /healthz reads the newest."""
+    """The last time a Celery worker ran the heartbeat task from a queue. /healthz wants a
+    recent beat on every queue: a worker serving only `default` doesn't make `platform` safe."""
 
-    hostname = models.CharField(max_length=255, unique=True)
+    hostname = models.CharField(max_length=255)
+    queue = models.CharField(max_length=64, default="default")
     beat_at = models.DateTimeField()
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["hostname", "queue"], name="heartbeat_per_worker_queue")
+        ]
+
     def __str__(self) -> str:
-        return f"{self.hostname} @ {self.beat_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.hostname}/{self.queue} @ {self.beat_at:%Y-%m-%d %H:%M:%S}"
 
 
 class Backoffice(models.Model):

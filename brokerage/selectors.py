@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,6 +12,7 @@ from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 from pghistory.models import MiddlewareEvents
 
+from brokerage.celery import QUEUES
 from brokerage.models import User, WorkerHeartbeat
 
 
@@ -18,49 +20,65 @@ from brokerage.models import User, WorkerHeartbeat
 class Health:
     database: bool
     redis: bool
-    worker_age_seconds: float | None
+    queue_ages: dict[str, float | None]  # seconds since the newest beat on each queue
     errors: dict[str, str]
 
     @property
+    def worker_age_seconds(self) -> float | None:
+        """The stalest queue's age: the worker side is as healthy as its worst queue."""
+        ages = list(self.queue_ages.values())
+        if not ages or any(age is None for age in ages):
+            return None
+        return max(age for age in ages if age is not None)
+
+    @property
     def worker(self) -> bool:
-        return (
-            self.worker_age_seconds is not None
-            and self.worker_age_seconds <= settings.WORKER_HEARTBEAT_MAX_AGE
-        )
+        age = self.worker_age_seconds
+        return age is not None and age <= settings.WORKER_HEARTBEAT_MAX_AGE
 
     @property
     def ok(self) -> bool:
         return self.database and self.redis and self.worker
 
 
+@functools.lru_cache(maxsize=4)
+def _redis_client(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
 def health_check() -> Health:
     errors: dict[str, str] = {}
     database = False
-    age: float | None = None
+    ages: dict[str, float | None] = dict.fromkeys(QUEUES)
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         database = True
-        newest = WorkerHeartbeat.objects.aggregate(at=Max("beat_at"))["at"]
-        if newest is not None:
-            age = max(0.0, (timezone.now() - newest).total_seconds())
+        now = timezone.now()
+        newest = WorkerHeartbeat.objects.values("queue").annotate(at=Max("beat_at"))
+        for row in newest:
+            if row["queue"] in ages:
+                ages[row["queue"]] = max(0.0, (now - row["at"]).total_seconds())
     except Exception as exc:  # the point is to report, not to raise
         errors["database"] = type(exc).__name__
     redis_ok = False
     try:
-        import redis
-
-        client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
-        )
-        redis_ok = bool(client.ping())
+        redis_ok = bool(_redis_client(settings.REDIS_URL).ping())
     except Exception as exc:
         errors["redis"] = type(exc).__name__
-    if age is None:
-        errors.setdefault("worker", "no heartbeat recorded")
-    elif age > settings.WORKER_HEARTBEAT_MAX_AGE:
-        errors["worker"] = f"last heartbeat {age:.0f}s ago"
-    return Health(database=database, redis=redis_ok, worker_age_seconds=age, errors=errors)
+    silent = [queue for queue, age in ages.items() if age is None]
+    stale = [
+        f"{queue} {age:.0f}s ago"
+        for queue, age in ages.items()
+        if age is not None and age > settings.WORKER_HEARTBEAT_MAX_AGE
+    ]
+    if silent:
+        errors["worker"] = f"no heartbeat on queue {', '.join(silent)}"
+    elif stale:
+        errors["worker"] = f"last heartbeat on {', '.join(stale)}"
+    return Health(database=database, redis=redis_ok, queue_ages=ages, errors=errors)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ from brokerage.models import WorkerHeartbeat
 
 
 @shared_task(name="brokerage.tasks.heartbeat", ignore_result=True)
-def heartbeat(hostname: str | None = None) -> None:
-    """Record that a worker is alive and consuming the queue; /healthz reads its age."""
+def heartbeat(queue: str = "default", hostname: str | None = None) -> None:
+    """Record that a worker is alive and consuming `queue`; /healthz reads the ages."""
     name = hostname or heartbeat.request.hostname or socket.gethostname()
-    WorkerHeartbeat.objects.update_or_create(hostname=name, defaults={"beat_at": timezone.now()})
+    WorkerHeartbeat.objects.update_or_create(
+        hostname=name, queue=queue, defaults={"beat_at": timezone.now()}
+    )

@@ -48,6 +48,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "worker_heartbeat_age_seconds": (
             round(health.worker_age_seconds, 1) if health.worker_age_seconds is not None else None
         ),
+        "queues": {
+            queue: (round(age, 1) if age is not None else None)
+            for queue, age in health.queue_ages.items()
+        },
     }
     if health.errors:
         body["errors"] = health.errors

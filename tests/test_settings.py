@@ -79,6 +79,9 @@ PRODUCTION = {
     "DJANGO_SETTINGS_MODULE": "brokerage.settings.production",
     "DATABASE_URL": "postgres://crm@db.internal:5432/crm",
     "REDIS_URL": "redis://cache.internal:6379/0",
+    "EMAIL_URL": "smtp+tls://crm:secret@mail.internal:587",
+    "DEFAULT_FROM_EMAIL": "no-reply@crm.example.com",
+    "ALLOWED_HOSTS": "crm.example.com",
 }
 
 
@@ -108,7 +111,6 @@ def test_production_settings_pass_check_deploy():
         "WARNING",
         **PRODUCTION,
         SECRET_KEY="k8Jz-" + "x7Qv2pLmN4rT9wYb3cFh6dGs1aZe5uKo0iWj8nMq" + "VbR2tY",
-        ALLOWED_HOSTS="crm.example.com",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
@@ -125,3 +127,21 @@ def test_every_environment_variable_is_documented_in_env_example():
         read |= set(re.findall(r"environ(?:\.get|\.setdefault)?[\(\[]\"([A-Z_]+)\"", text))
     assert read, "found no settings at all: the pattern is wrong"
     assert read - documented == set()
+
+
+def test_production_needs_a_mail_server():
+    result = _manage(
+        "check", **{**PRODUCTION, "EMAIL_URL": ""}, SECRET_KEY="k8Jz-" + "x" * 40 + "Qv2pLmN4rT9wYb"
+    )
+    assert result.returncode != 0
+    assert "Environment variable EMAIL_URL" in result.stderr
+
+
+def test_client_ip_behind_trusted_proxies(rf, settings):
+    from brokerage.audit import client_ip
+
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.5", REMOTE_ADDR="10.0.0.2")
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 0
+    assert client_ip(request) == "10.0.0.2"  # no proxy configured: the header is not trusted
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    assert client_ip(request) == "203.0.113.5"  # what our proxy saw; 6.6.6.6 is spoofable

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 
 from brokerage import devservices
+from brokerage.celery import QUEUES
 from brokerage.env import (
     env_bool,
     env_database,
@@ -141,17 +142,28 @@ CACHES = {
 CELERY_BROKER_URL = REDIS_URL.replace("unix://", "redis+socket://", 1)
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES_NAMES = ("platform", "chain", "default")
 CELERY_TASK_ROUTES = {
     "brokerage.tasks.*": {"queue": "default"},
 }
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Several deployments (or a test run beside make run) may share one Redis: each keeps its
+# queues under its own key prefix, so no worker takes another's tasks.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": env_str("CELERY_KEY_PREFIX", "")}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = CELERY_BROKER_TRANSPORT_OPTIONS
+# Delivery is at-most-once by default (acks on receipt). A task that is safe to run twice
+# (idempotent, or looks its outcome up first) opts in with acks_late=True; money work on the
+# `platform` queue never re-sends an operation blind (see ARCHITECTURE.md).
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
-    "worker-heartbeat": {"task": "brokerage.tasks.heartbeat", "schedule": 30.0},
+    f"worker-heartbeat-{queue}": {
+        "task": "brokerage.tasks.heartbeat",
+        "schedule": 30.0,
+        "kwargs": {"queue": queue},
+        # A beat nobody took within 25 s is dropped, not replayed in a burst after downtime.
+        "options": {"queue": queue, "expires": 25},
+    }
+    for queue in QUEUES
 }
 CELERY_TIMEZONE = "UTC"
 # How old the last worker heartbeat may be before /healthz says the worker is down.
@@ -177,6 +189,15 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = BROKER_NAME
 LOGIN_REDIRECT_URL = "home"
 LOGIN_URL = "account_login"
+
+# Reverse proxies (load balancer, nginx) in front of the app that append X-Forwarded-For.
+# 0: clients connect directly, REMOTE_ADDR is the client. Wrong here means every client shares
+# the proxy's address in the audit trail, the lock-outs and the rate limits.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
+if TRUSTED_PROXY_COUNT:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = 0.25  # hours: a locked-out login may try again after 15 minutes

@@ -4,6 +4,9 @@ import os
 
 # A test run that starts the embedded servers itself also stops them when it ends.
 os.environ.setdefault("BROKERAGE_EMBEDDED_STOP_AT_EXIT", "1")
+# Queues of this run apart from make run's worker (and another test run) on the same Redis;
+# a worker the tests start inherits it from the environment.
+os.environ.setdefault("CELERY_KEY_PREFIX", f"test-{os.getpid()}:")
 
 from .dev import *  # noqa: E402, F403
 

@@ -30,9 +30,10 @@ def _wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def test_a_real_worker_records_its_heartbeat_and_consumes_the_queue(subprocess_env, client):
-    queue = f"itest-{uuid.uuid4().hex[:8]}"  # a queue no other worker on this machine reads
-    node = f"{queue}@itest"
+def test_a_real_worker_beats_on_every_queue_and_consumes_tasks(subprocess_env, client):
+    # The test run's key prefix (CELERY_KEY_PREFIX, inherited) keeps make run's worker, if
+    # one runs on this machine, away from these queues.
+    node = f"itest-{uuid.uuid4().hex[:8]}@itest"
     worker = subprocess.Popen(
         [
             CELERY,
@@ -40,7 +41,7 @@ def test_a_real_worker_records_its_heartbeat_and_consumes_the_queue(subprocess_e
             "brokerage",
             "worker",
             "-Q",
-            queue,
+            "platform,chain,default",
             "-n",
             node,
             "-c",
@@ -59,17 +60,21 @@ def test_a_real_worker_records_its_heartbeat_and_consumes_the_queue(subprocess_e
         start_new_session=True,
     )
     try:
-        # 1. On start the worker beats at once, so /healthz is green without waiting 30 s.
-        first = _wait_for(
-            lambda: WorkerHeartbeat.objects.filter(hostname=node).first(), 60, "start-up heartbeat"
+        # 1. On start the worker beats on each of its queues, so /healthz is green at once.
+        _wait_for(
+            lambda: WorkerHeartbeat.objects.filter(hostname=node).count() == 3,
+            60,
+            "start-up heartbeats on platform, chain and default",
         )
-        assert client.get("/healthz").status_code == 200
+        health = client.get("/healthz")
+        assert health.status_code == 200, health.json()
+        first = WorkerHeartbeat.objects.get(hostname=node, queue="platform")
 
-        # 2. A task sent through Redis is consumed by that worker and moves the beat forward.
-        heartbeat.apply_async(queue=queue)
+        # 2. A task sent through Redis to the platform queue is consumed by that worker.
+        heartbeat.apply_async(kwargs={"queue": "platform"}, queue="platform")
         _wait_for(
             lambda: WorkerHeartbeat.objects.filter(
-                hostname=node, beat_at__gt=first.beat_at
+                hostname=node, queue="platform", beat_at__gt=first.beat_at
             ).exists(),
             30,
             "the queued heartbeat",
