@@ -84,6 +84,7 @@ def health_check() -> Health:
 @dataclass(frozen=True)
 class DashboardStats:
     clients: int
+    own_clients_only: bool
     clients_last_30_days: int
     partners: int
     staff: int
@@ -91,21 +92,23 @@ class DashboardStats:
     signups_by_day: list[tuple[str, int]]
 
 
-def dashboard_stats(*, days: int = 30) -> DashboardStats:
+def dashboard_stats(*, user: User, days: int = 30) -> DashboardStats:
+    """The dashboard's figures as `user` may see them: a sales agent counts their own book."""
     from clients.selectors import client_count, client_signups_by_day
     from partners.selectors import partner_count
 
     since = timezone.now() - timedelta(days=days)
     staff = User.objects.filter(is_staff=True, is_active=True)
     with_mfa = staff.filter(authenticator__type="totp").values("pk").distinct()
-    by_day = dict(client_signups_by_day(since=since))
+    by_day = dict(client_signups_by_day(user=user, since=since))
     today = timezone.localdate()
     series = []
     for offset in range(days - 1, -1, -1):
         day = today - timedelta(days=offset)
         series.append((day.isoformat(), by_day.get(day, 0)))
     return DashboardStats(
-        clients=client_count(),
+        clients=client_count(user=user),
+        own_clients_only=not user.has_perm("brokerage.view_all_clients"),
         clients_last_30_days=sum(count for _, count in series),
         partners=partner_count(),
         staff=staff.count(),

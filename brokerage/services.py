@@ -65,5 +65,18 @@ def staff_set_roles(*, user: User, roles: list[str], actor: User) -> User:
     return user
 
 
+@transaction.atomic
+def staff_set_active(*, user: User, active: bool, actor: User) -> User:
+    """Deactivate a staff member who leaves (their sessions stop working at once: Django's
+    backends refuse inactive users), or bring them back. Audited like every User change."""
+    if not user.is_staff:
+        raise StaffError(f"{user.email} is not a staff member.")
+    if user.pk == actor.pk and not active:
+        raise StaffError("You can't deactivate your own account; ask another admin.")
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    return user
+
+
 def user_role_names(user: User) -> set[str]:
     return set(user.groups.values_list("name", flat=True))

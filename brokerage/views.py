@@ -19,7 +19,13 @@ from brokerage.selectors import (
     health_check,
     staff_list,
 )
-from brokerage.services import StaffError, staff_invite, staff_set_roles, user_role_names
+from brokerage.services import (
+    StaffError,
+    staff_invite,
+    staff_set_active,
+    staff_set_roles,
+    user_role_names,
+)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -60,10 +66,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @backoffice_view("view_dashboard")
 def dashboard(request: AuthedHttpRequest) -> HttpResponse:
-    stats = dashboard_stats()
+    stats = dashboard_stats(user=request.user)
     health = health_check()
     chart = {
-        "title": "New clients per day (last 30 days)",
+        "title": (
+            "Your new clients per day (last 30 days)"
+            if stats.own_clients_only
+            else "New clients per day (last 30 days)"
+        ),
         "labels": [day for day, _ in stats.signups_by_day],
         "values": [count for _, count in stats.signups_by_day],
         "unit": "clients",
@@ -117,7 +127,22 @@ def staff_invite_view(request: AuthedHttpRequest) -> HttpResponse:
 def staff_roles_view(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     member = get_object_or_404(User, pk=pk, is_staff=True)
     form = StaffRolesForm(request.POST or None, initial={"roles": sorted(user_role_names(member))})
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and request.POST.get("action") in ("deactivate", "reactivate"):
+        form = StaffRolesForm(initial={"roles": sorted(user_role_names(member))})
+        active = request.POST["action"] == "reactivate"
+        try:
+            staff_set_active(user=member, active=active, actor=request.user)
+        except StaffError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                f"{member.email} can log in again."
+                if active
+                else f"{member.email} is deactivated and can no longer log in.",
+            )
+            return redirect("brokerage:staff")
+    elif request.method == "POST" and form.is_valid():
         try:
             staff_set_roles(user=member, roles=form.cleaned_data["roles"], actor=request.user)
         except StaffError as exc:

@@ -32,13 +32,15 @@ def client_get_for_user(*, user: User, pk: int) -> Client:
     return get_object_or_404(client_list_for_user(user=user), pk=pk)
 
 
-def client_count() -> int:
-    return Client.objects.count()
+def client_count(*, user: User) -> int:
+    return client_list_for_user(user=user).count()
 
 
-def client_signups_by_day(*, since: datetime) -> list[tuple[date, int]]:
+def client_signups_by_day(*, user: User, since: datetime) -> list[tuple[date, int]]:
     return list(
-        Client.objects.filter(created_at__gte=since)
+        client_list_for_user(user=user)
+        .filter(created_at__gte=since)
+        .order_by()
         .annotate(day=TruncDate("created_at"))
         .values("day")
         .annotate(count=Count("pk"))

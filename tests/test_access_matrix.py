@@ -146,3 +146,20 @@ def test_unapproved_partner_cannot_reach_the_dashboard(client):
     applicant = PartnerFactory(status=Partner.Status.APPLIED).user
     client.force_login(applicant)
     assert client.get("/partners/").status_code == 403
+
+
+def test_an_agents_dashboard_counts_only_their_own_clients(client):
+    agent = make_staff(R.SALES_AGENT)
+    ClientFactory.create_batch(2, assigned_agent=agent)
+    ClientFactory.create_batch(3)
+    login_staff(client, agent)
+    response = client.get("/backoffice/")
+    assert response.context["stats"].clients == 2
+    assert sum(response.context["chart"]["values"]) == 2
+    body = response.content.decode()
+    assert "Your clients" in body
+    assert "without 2FA" not in body and "all with 2FA" not in body  # staff data is not theirs
+
+    manager = make_staff(R.SALES_MANAGER)
+    login_staff(client, manager)
+    assert client.get("/backoffice/").context["stats"].clients == 5

@@ -99,3 +99,36 @@ def test_admin_cannot_remove_their_own_admin_role(client, admin):
     assert response.status_code == 200
     assert "You can&#x27;t remove your own administrator role" in response.content.decode()
     assert list(admin.groups.values_list("name", flat=True)) == [roles.ADMIN]
+
+
+def test_a_deactivated_staff_member_is_logged_out_at_once(client, admin, staff_factory):
+    from django.test import Client as Browser
+
+    leaver = staff_factory(roles.SALES_AGENT)
+    their_session = Browser()
+    login_staff(their_session, leaver)
+    assert their_session.get("/backoffice/").status_code == 200
+
+    login_staff(client, admin)
+    response = client.post(f"/backoffice/staff/{leaver.pk}/roles/", {"action": "deactivate"})
+    assert response.status_code == 302
+    leaver.refresh_from_db()
+    assert not leaver.is_active
+    assert their_session.get("/backoffice/").status_code == 302  # the session no longer works
+    event = MiddlewareEvents.objects.filter(
+        pgh_obj_model="brokerage.User", pgh_obj_id=str(leaver.pk), pgh_label="update"
+    ).get()
+    assert event.pgh_diff == {"is_active": [True, False]}
+    assert event.pgh_context["user"] == admin.pk
+
+    client.post(f"/backoffice/staff/{leaver.pk}/roles/", {"action": "reactivate"})
+    leaver.refresh_from_db()
+    assert leaver.is_active
+
+
+def test_admin_cannot_deactivate_themselves(client, admin):
+    login_staff(client, admin)
+    response = client.post(f"/backoffice/staff/{admin.pk}/roles/", {"action": "deactivate"})
+    assert "You can&#x27;t deactivate your own account" in response.content.decode()
+    admin.refresh_from_db()
+    assert admin.is_active
