@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
 
 from brokerage.forms import AuditFilterForm, StaffInviteForm, StaffRolesForm
 from brokerage.http import AuthedHttpRequest
@@ -154,6 +155,7 @@ def staff_roles_view(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 
 @backoffice_view("view_audit")
+@vary_on_headers("HX-Request")
 def audit(request: AuthedHttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -165,7 +167,8 @@ def audit(request: AuthedHttpRequest) -> HttpResponse:
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     audit_describe(page)
     template = "brokerage/audit.html"
-    if request.htmx:
+    # A history restore wants the whole page, not the fragment (htmx sends HX-Request then).
+    if request.htmx and not request.htmx.history_restore_request:
         template += "#results"
     return render(
         request,

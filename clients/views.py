@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.views.decorators.vary import vary_on_headers
 
 from brokerage.http import AuthedHttpRequest
 from brokerage.permissions import backoffice_view, portal_view
@@ -17,6 +18,7 @@ def portal_home(request: AuthedHttpRequest) -> HttpResponse:
 
 
 @backoffice_view("view_clients")
+@vary_on_headers("HX-Request")
 def client_list(request: AuthedHttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()[:100]
     status = request.GET.get("status", "")
@@ -25,7 +27,8 @@ def client_list(request: AuthedHttpRequest) -> HttpResponse:
     clients = client_list_for_user(user=request.user, search=search, status=status)
     page = Paginator(clients, 25).get_page(request.GET.get("page"))
     template = "clients/client_list.html"
-    if request.htmx:
+    # A history restore wants the whole page, not the fragment (htmx sends HX-Request then).
+    if request.htmx and not request.htmx.history_restore_request:
         template += "#results"
     return render(
         request,

@@ -163,3 +163,28 @@ def test_an_agents_dashboard_counts_only_their_own_clients(client):
     manager = make_staff(R.SALES_MANAGER)
     login_staff(client, manager)
     assert client.get("/backoffice/").context["stats"].clients == 5
+
+
+def test_client_search_returns_the_fragment_to_htmx_and_the_page_on_history_restore(client):
+    manager = make_staff(R.SALES_MANAGER)
+    ClientFactory(user__first_name="Zelda")
+    login_staff(client, manager)
+    fragment = client.get("/backoffice/clients/?q=zel", HTTP_HX_REQUEST="true")
+    assert fragment.content.decode().lstrip().startswith('<div id="results">')
+    assert "Zelda" in fragment.content.decode()
+    assert "HX-Request" in fragment["Vary"]
+    restored = client.get(
+        "/backoffice/clients/?q=zel", HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
+    assert restored.content.decode().lstrip().startswith("<!doctype html>")
+
+
+def test_client_list_paginates_keeping_the_filters(client):
+    manager = make_staff(R.SALES_MANAGER)
+    ClientFactory.create_batch(30, status="active")
+    login_staff(client, manager)
+    body = client.get("/backoffice/clients/?status=active").content.decode()
+    assert "Page 1 of 2" in body
+    assert 'href="?status=active&amp;page=2"' in body
+    second = client.get("/backoffice/clients/?status=active&page=2").content.decode()
+    assert "Page 2 of 2" in second and "30 clients" in second

@@ -42,6 +42,17 @@
     }
   });
 
+  // ...but the lock must not outlive the submission: coming Back to the page (bfcache) or an
+  // htmx request that finished releases it. (Only POST forms lock; downloads are GETs.)
+  function releaseForms(root) {
+    root.querySelectorAll("form[data-submitting]").forEach(function (form) {
+      delete form.dataset.submitting;
+      form.querySelectorAll("button[aria-busy]").forEach(function (b) { b.removeAttribute("aria-busy"); });
+    });
+  }
+  window.addEventListener("pageshow", function () { releaseForms(document); });
+  document.addEventListener("htmx:afterRequest", function () { releaseForms(document); });
+
   document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
   document.addEventListener("htmx:afterSwap", function (event) { drawCharts(event.target); });
 })();
