@@ -22,3 +22,6 @@ CELERY_TASK_ALWAYS_EAGER = False
 DATABASES["default"]["TEST"] = {  # noqa: F405
     "NAME": os.environ.setdefault("BROKERAGE_TEST_DB", f"test_brokerage_{os.getpid()}")
 }
+# Transactional tests flush the database with TRUNCATE between tests; the ledger refuses
+# TRUNCATE unless a session allows it (tests/ledger proves the wall with it switched off).
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c ledger.allow_truncate=on"  # noqa: F405

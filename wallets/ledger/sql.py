@@ -1,0 +1,250 @@
+"""SQL the ledger's migration installs: the walls PostgreSQL enforces even if Python has a
+bug, and the posting function that makes the hot path one round trip.
+
+Error codes raised here (SQLSTATE, class "LG"), mapped to exceptions in exceptions.py:
+LG001 unknown account, LG002 account not open, LG004 amount has
+more decimals than the currency, LG005 currency mismatch, LG006 unbalanced journal,
+LG007 idempotency key reused with another request, LG008 immutable row.
+"""
+
+WALLS = r"""
+-- An entry's currency is its account's: a composite foreign key, checked on every insert.
+ALTER TABLE wallets_entry ADD CONSTRAINT wallets_entry_account_currency
+    FOREIGN KEY (account_id, currency_id) REFERENCES wallets_ledgeraccount (id, currency_id);
+
+-- Journals and entries are never updated or deleted; accounts are never deleted.
+CREATE FUNCTION wallets_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'ledger rows in % are immutable: post a reversal instead', TG_TABLE_NAME
+        USING ERRCODE = 'LG008';
+END $$;
+
+-- TRUNCATE too, unless a maintenance session says otherwise (test runs flush their
+-- database between tests; production never sets this).
+CREATE FUNCTION wallets_no_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF coalesce(current_setting('ledger.allow_truncate', true), '') = 'on' THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'ledger table % cannot be truncated', TG_TABLE_NAME USING ERRCODE = 'LG008';
+END $$;
+
+CREATE TRIGGER wallets_journal_immutable BEFORE UPDATE OR DELETE ON wallets_journal
+    FOR EACH ROW EXECUTE FUNCTION wallets_immutable();
+CREATE TRIGGER wallets_entry_immutable BEFORE UPDATE OR DELETE ON wallets_entry
+    FOR EACH ROW EXECUTE FUNCTION wallets_immutable();
+CREATE TRIGGER wallets_account_not_deleted BEFORE DELETE ON wallets_ledgeraccount
+    FOR EACH ROW EXECUTE FUNCTION wallets_immutable();
+CREATE TRIGGER wallets_journal_no_truncate BEFORE TRUNCATE ON wallets_journal
+    FOR EACH STATEMENT EXECUTE FUNCTION wallets_no_truncate();
+CREATE TRIGGER wallets_entry_no_truncate BEFORE TRUNCATE ON wallets_entry
+    FOR EACH STATEMENT EXECUTE FUNCTION wallets_no_truncate();
+CREATE TRIGGER wallets_account_no_truncate BEFORE TRUNCATE ON wallets_ledgeraccount
+    FOR EACH STATEMENT EXECUTE FUNCTION wallets_no_truncate();
+
+-- Debits equal credits per journal, currency and phase, checked at COMMIT (django-hordak's
+-- deferred trigger), so the legs of one journal may be inserted one by one.
+CREATE FUNCTION wallets_entry_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    bad record;
+BEGIN
+    SELECT currency_id, phase,
+           sum(CASE WHEN direction = 'D' THEN amount ELSE 0 END) AS debits,
+           sum(CASE WHEN direction = 'C' THEN amount ELSE 0 END) AS credits
+      INTO bad
+      FROM wallets_entry
+     WHERE journal_id = NEW.journal_id
+     GROUP BY currency_id, phase
+    HAVING sum(CASE WHEN direction = 'D' THEN amount ELSE -amount END) <> 0
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'journal % does not balance in % (%): debits %, credits %',
+            NEW.journal_id, bad.currency_id, bad.phase, bad.debits, bad.credits
+            USING ERRCODE = 'LG006';
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE CONSTRAINT TRIGGER wallets_entry_balanced AFTER INSERT ON wallets_entry
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION wallets_entry_balanced();
+"""
+
+WALLS_REVERSE = r"""
+DROP TRIGGER IF EXISTS wallets_entry_balanced ON wallets_entry;
+DROP FUNCTION IF EXISTS wallets_entry_balanced();
+DROP TRIGGER IF EXISTS wallets_account_no_truncate ON wallets_ledgeraccount;
+DROP TRIGGER IF EXISTS wallets_entry_no_truncate ON wallets_entry;
+DROP TRIGGER IF EXISTS wallets_journal_no_truncate ON wallets_journal;
+DROP TRIGGER IF EXISTS wallets_account_not_deleted ON wallets_ledgeraccount;
+DROP TRIGGER IF EXISTS wallets_entry_immutable ON wallets_entry;
+DROP TRIGGER IF EXISTS wallets_journal_immutable ON wallets_journal;
+DROP FUNCTION IF EXISTS wallets_no_truncate();
+DROP FUNCTION IF EXISTS wallets_immutable();
+ALTER TABLE wallets_entry DROP CONSTRAINT IF EXISTS wallets_entry_account_currency;
+"""
+
+# One posting in one round trip. `p` is the request as JSON:
+#   source, key, hash, kind, phase, effective_at, actor, external_ref, memo, metadata,
+#   pending_id, reverses_id, expires_at,
+#   legs:     [{account, direction D|C, amount (decimal text, major units), phase?}]
+#   releases: [{account, direction, amount (minor units)}]  -- a hold's pending counters
+#             given back when it is posted, voided or expired; they write no entry.
+# Returns (journal_id, created). Accounts are locked by their UPDATE in ascending id order,
+# so two postings over the same accounts never deadlock; entry-only house accounts are not
+# locked at all (their balance is summed from entries), so they don't serialise traffic.
+POST_FUNCTION = r"""
+CREATE FUNCTION ledger_post(p jsonb) RETURNS TABLE (journal_id bigint, created boolean)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    v_journal bigint;
+    v_hash text;
+    v_phase text := coalesce(p->>'phase', 'posted');
+    leg record;
+    acct record;
+    v_minor numeric;
+    v_version bigint;
+    v_balance bigint;
+    v_status text;
+    v_currencies int;
+    bad record;
+BEGIN
+    INSERT INTO wallets_journal (source, idempotency_key, request_hash, kind, phase,
+                                 effective_at, created_at, actor_id, external_ref, memo,
+                                 metadata, pending_id, reverses_id, expires_at)
+    VALUES (p->>'source', p->>'key', p->>'hash', p->>'kind', v_phase,
+            coalesce((p->>'effective_at')::timestamptz, now()), now(),
+            (p->>'actor')::bigint, coalesce(p->>'external_ref', ''), coalesce(p->>'memo', ''),
+            coalesce(p->'metadata', '{}'::jsonb), (p->>'pending_id')::bigint,
+            (p->>'reverses_id')::bigint, (p->>'expires_at')::timestamptz)
+    ON CONFLICT (source, idempotency_key) DO NOTHING
+    RETURNING id INTO v_journal;
+
+    IF v_journal IS NULL THEN
+        -- The key was used before (or a concurrent call holding it just committed).
+        SELECT j.id, j.request_hash INTO v_journal, v_hash
+          FROM wallets_journal j
+         WHERE j.source = p->>'source' AND j.idempotency_key = p->>'key';
+        IF v_hash <> p->>'hash' THEN
+            RAISE EXCEPTION 'idempotency key %:% was used for a different request',
+                p->>'source', p->>'key' USING ERRCODE = 'LG007';
+        END IF;
+        RETURN QUERY SELECT v_journal, false;
+        RETURN;
+    END IF;
+
+    FOR leg IN
+        SELECT (e->>'account')::bigint AS account_id, e->>'direction' AS direction,
+               e->>'amount' AS amount, coalesce(e->>'phase', v_phase) AS phase,
+               coalesce((e->>'release')::boolean, false) AS release, o
+          FROM (
+                SELECT e, o FROM jsonb_array_elements(coalesce(p->'legs', '[]')) WITH ORDINALITY t(e, o)
+                UNION ALL
+                SELECT e || '{"release": true}', -o
+                  FROM jsonb_array_elements(coalesce(p->'releases', '[]')) WITH ORDINALITY t(e, o)
+               ) legs
+         ORDER BY 1, o
+    LOOP
+        SELECT a.entry_only, a.currency_id, a.status, c.exponent
+          INTO acct
+          FROM wallets_ledgeraccount a JOIN wallets_currency c ON c.code = a.currency_id
+         WHERE a.id = leg.account_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'ledger account % does not exist', leg.account_id USING ERRCODE = 'LG001';
+        END IF;
+
+        IF leg.release THEN
+            -- Give back a hold's pending amount (already in minor units); no entry.
+            IF NOT acct.entry_only THEN
+                UPDATE wallets_ledgeraccount SET
+                    debits_pending = debits_pending - CASE WHEN leg.direction = 'D' THEN leg.amount::bigint ELSE 0 END,
+                    credits_pending = credits_pending - CASE WHEN leg.direction = 'C' THEN leg.amount::bigint ELSE 0 END
+                 WHERE id = leg.account_id;
+            END IF;
+            CONTINUE;
+        END IF;
+
+        v_minor := leg.amount::numeric * (10::numeric ^ acct.exponent);
+        IF v_minor <> trunc(v_minor) THEN
+            RAISE EXCEPTION '% has more decimals than % allows (%)', leg.amount,
+                acct.currency_id, acct.exponent USING ERRCODE = 'LG004';
+        END IF;
+
+        IF acct.entry_only THEN
+            IF acct.status <> 'open' THEN
+                RAISE EXCEPTION 'ledger account % is %', leg.account_id, acct.status
+                    USING ERRCODE = 'LG002';
+            END IF;
+            INSERT INTO wallets_entry (journal_id, account_id, currency_id, direction, amount,
+                                       phase, account_version, balance_after)
+            VALUES (v_journal, leg.account_id, acct.currency_id, leg.direction, v_minor::bigint,
+                    leg.phase, NULL, NULL);
+            CONTINUE;
+        END IF;
+
+        UPDATE wallets_ledgeraccount SET
+            debits_posted = debits_posted + CASE WHEN leg.direction = 'D' AND leg.phase = 'posted' THEN v_minor::bigint ELSE 0 END,
+            credits_posted = credits_posted + CASE WHEN leg.direction = 'C' AND leg.phase = 'posted' THEN v_minor::bigint ELSE 0 END,
+            debits_pending = debits_pending + CASE WHEN leg.direction = 'D' AND leg.phase = 'pending' THEN v_minor::bigint ELSE 0 END,
+            credits_pending = credits_pending + CASE WHEN leg.direction = 'C' AND leg.phase = 'pending' THEN v_minor::bigint ELSE 0 END,
+            version = version + 1
+         WHERE id = leg.account_id
+        RETURNING version, credits_posted - debits_posted, status
+             INTO v_version, v_balance, v_status;
+        -- An overdraft of a flagged wallet is refused by the CHECK on the counters above
+        -- (SQLSTATE 23514, ledger_account_no_overdraft), before this line.
+        IF v_status <> 'open' THEN
+            RAISE EXCEPTION 'ledger account % is %', leg.account_id, v_status USING ERRCODE = 'LG002';
+        END IF;
+        INSERT INTO wallets_entry (journal_id, account_id, currency_id, direction, amount, phase,
+                                   account_version, balance_after)
+        VALUES (v_journal, leg.account_id, acct.currency_id, leg.direction, v_minor::bigint,
+                leg.phase, v_version, v_balance);
+    END LOOP;
+
+    -- Say what is wrong now, in words, rather than at COMMIT through the deferred trigger.
+    SELECT count(DISTINCT currency_id) INTO v_currencies FROM wallets_entry WHERE wallets_entry.journal_id = v_journal;
+    IF v_currencies > 1 AND p->>'kind' <> 'conversion' THEN
+        RAISE EXCEPTION 'legs are in more than one currency; only a conversion may do that'
+            USING ERRCODE = 'LG005';
+    END IF;
+    SELECT currency_id, phase,
+           sum(CASE WHEN direction = 'D' THEN amount ELSE 0 END) AS debits,
+           sum(CASE WHEN direction = 'C' THEN amount ELSE 0 END) AS credits
+      INTO bad
+      FROM wallets_entry WHERE wallets_entry.journal_id = v_journal
+     GROUP BY currency_id, phase
+    HAVING sum(CASE WHEN direction = 'D' THEN amount ELSE -amount END) <> 0
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'legs do not balance in %: debits %, credits % (minor units)',
+            bad.currency_id, bad.debits, bad.credits USING ERRCODE = 'LG006';
+    END IF;
+
+    RETURN QUERY SELECT v_journal, true;
+END $$;
+
+-- Many postings in one call. All accounts of the batch are locked first, in id order, so
+-- concurrent batches can't deadlock each other either.
+CREATE FUNCTION ledger_post_batch(items jsonb) RETURNS TABLE (journal_id bigint, created boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    item jsonb;
+BEGIN
+    PERFORM 1 FROM wallets_ledgeraccount
+     WHERE id IN (SELECT DISTINCT (l->>'account')::bigint
+                    FROM jsonb_array_elements(items) i,
+                         jsonb_array_elements(coalesce(i->'legs', '[]')) l)
+       AND NOT entry_only
+     ORDER BY id
+       FOR NO KEY UPDATE;
+    FOR item IN SELECT value FROM jsonb_array_elements(items) LOOP
+        RETURN QUERY SELECT * FROM ledger_post(item);
+    END LOOP;
+END $$;
+"""
+
+POST_FUNCTION_REVERSE = r"""
+DROP FUNCTION IF EXISTS ledger_post_batch(jsonb);
+DROP FUNCTION IF EXISTS ledger_post(jsonb);
+"""
