@@ -45,3 +45,33 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _ledger_stays_sound(request):
+    """Every test that touches the database leaves the ledger's invariants holding (the
+    queries of `manage.py ledger_check`, run before the test's data is rolled back), so a
+    service bug can't hide behind a passing test. A test that breaks the books on purpose
+    says so with @pytest.mark.ledger_unsound."""
+    names = set(request.fixturenames)
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None and not names & {"db", "transactional_db", "live_server"}:
+        yield
+        return
+    if request.node.get_closest_marker("ledger_unsound"):
+        yield
+        return
+    if marker is None:
+        # Set the database up before this fixture, so it is torn down after the check.
+        request.getfixturevalue(
+            "transactional_db" if names & {"transactional_db", "live_server"} else "db"
+        )
+    yield
+    from django.db import connection
+
+    if connection.needs_rollback:
+        return  # the test's own transaction failed; its own assertions speak
+    from wallets.ledger.selectors import ledger_violations
+
+    violations = ledger_violations()
+    assert violations == {}, f"ledger invariants broken by this test: {violations}"

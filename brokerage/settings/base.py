@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from brokerage import devservices
@@ -164,6 +165,18 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"queue": queue, "expires": 25},
     }
     for queue in QUEUES
+}
+CELERY_BEAT_SCHEDULE |= {
+    "ledger-expire-holds": {
+        "task": "wallets.tasks.expire_holds",
+        "schedule": 60.0,
+        "options": {"queue": "default", "expires": 55},
+    },
+    "ledger-check-nightly": {
+        "task": "wallets.tasks.ledger_check",
+        "schedule": crontab(hour=2, minute=15),
+        "options": {"queue": "default"},
+    },
 }
 CELERY_TIMEZONE = "UTC"
 # How old the last worker heartbeat may be before /healthz says the worker is down.
