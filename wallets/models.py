@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+import pghistory
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 
 class Currency(models.Model):
@@ -195,3 +199,113 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.amount} {self.currency_id} on {self.account_id}"
+
+
+@pghistory.track()
+class FxRate(models.Model):
+    """The rate a client converts at: 1 `base` buys `rate` units of `quote`, before the house
+    keeps `markup` (a fraction) of the result. One row per direction: EUR->USD is not derived
+    from USD->EUR, because the house quotes each side with its own spread."""
+
+    base = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    quote = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    rate = models.DecimalField(max_digits=20, decimal_places=10)
+    markup = models.DecimalField(max_digits=6, decimal_places=5, default=Decimal("0.005"))
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["base", "quote"]
+        verbose_name = "FX rate"
+        constraints = [
+            models.UniqueConstraint(fields=["base", "quote"], name="fx_rate_pair"),
+            models.CheckConstraint(condition=~Q(base=F("quote")), name="fx_rate_two_currencies"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="fx_rate_positive"),
+            models.CheckConstraint(
+                condition=Q(markup__gte=0, markup__lt=1), name="fx_rate_markup_fraction"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.base_id}/{self.quote_id} {self.rate}"
+
+
+@pghistory.track()
+class ManualAdjustment(models.Model):
+    """A correction of a client's wallet by hand. Maker-checker: one finance person asks,
+    another decides; it posts to the ledger only when approved."""
+
+    class Direction(models.TextChoices):
+        CREDIT = "credit", "Credit the client"
+        DEBIT = "debit", "Debit the client"
+
+    class Reason(models.TextChoices):
+        GOODWILL = "goodwill", "Goodwill gesture"
+        FEE_REFUND = "fee_refund", "Fee refund"
+        CORRECTION = "correction", "Correction of an error"
+        CHARGEBACK = "chargeback", "Chargeback"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="+")
+    direction = models.CharField(max_length=6, choices=Direction)
+    amount = models.DecimalField(max_digits=38, decimal_places=18)
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=16, choices=Reason)
+    reason_text = models.CharField(max_length=500)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=8, choices=Status, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=500, blank=True)
+    journal = models.OneToOneField(
+        Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="adjustment"
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            # Maker-checker in the database itself: no code path (admin, shell, a bug) can
+            # let the person who asked also decide.
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("requested_by")),
+                name="adjustment_maker_is_not_checker",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="adjustment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(
+                    status="pending",
+                    decided_by__isnull=True,
+                    decided_at__isnull=True,
+                    journal__isnull=True,
+                )
+                | Q(
+                    status="approved",
+                    decided_by__isnull=False,
+                    decided_at__isnull=False,
+                    journal__isnull=False,
+                )
+                | Q(
+                    status="rejected",
+                    decided_by__isnull=False,
+                    decided_at__isnull=False,
+                    journal__isnull=True,
+                ),
+                name="adjustment_status_consistent",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-requested_at"])]
+
+    def __str__(self) -> str:
+        return f"Adjustment #{self.pk}: {self.direction} {self.amount} {self.currency_id}"
