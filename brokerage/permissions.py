@@ -21,11 +21,13 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 
-View = Callable[..., HttpResponse]
+# HttpResponseBase: a view may stream (a CSV export) as well as render.
+View = Callable[..., HttpResponseBase]
 
 
 def staff_has_mfa(user: Any) -> bool:
@@ -50,7 +52,7 @@ def backoffice_view(perm: str) -> Callable[[View], View]:
 
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
@@ -82,7 +84,7 @@ def backoffice_view(perm: str) -> Callable[[View], View]:
 
 def portal_view(view: View) -> View:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = request.user
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path())
@@ -96,7 +98,7 @@ def portal_view(view: View) -> View:
 
 def partner_view(view: View) -> View:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = request.user
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path())

@@ -131,6 +131,8 @@ AUDITED_MODELS = {
     ROLE_EVENTS: "Role change",
     "clients.Client": "Client",
     "partners.Partner": "Partner",
+    "wallets.FxRate": "FX rate",
+    "wallets.ManualAdjustment": "Manual adjustment",
 }
 
 

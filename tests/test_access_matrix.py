@@ -8,6 +8,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from brokerage import roles
+from brokerage.models import User
+from clients.models import Client
 from tests.factories import ClientFactory, PartnerFactory, login_staff, make_staff
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +29,17 @@ MATRIX: dict[str, set[str]] = {
     "clients:client-detail": ALL_STAFF - {R.SALES_AGENT},  # an agent: only their own clients
     "kyc:queue": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "wallets:payments": {R.ADMIN, R.FINANCE, R.AUDITOR},
+    "wallets:ledger-accounts": {R.ADMIN, R.FINANCE, R.AUDITOR},
+    "wallets:ledger-account": {R.ADMIN, R.FINANCE, R.AUDITOR},
+    "wallets:ledger-journals": {R.ADMIN, R.FINANCE, R.AUDITOR},
+    "wallets:ledger-journal": {R.ADMIN, R.FINANCE, R.AUDITOR},
+    "wallets:ledger-trial-balance": {R.ADMIN, R.FINANCE, R.AUDITOR},
+    "wallets:ledger-fx-rates": {R.ADMIN, R.FINANCE, R.AUDITOR},
+    "wallets:ledger-fx-rate-new": {R.ADMIN, R.FINANCE},
+    "wallets:ledger-fx-rate-edit": {R.ADMIN, R.FINANCE},
+    "wallets:adjustments": {R.ADMIN, R.FINANCE, R.AUDITOR},
+    "wallets:adjustment": {R.ADMIN, R.FINANCE, R.AUDITOR},  # deciding needs change_payments
+    "wallets:adjustment-new": {R.ADMIN, R.FINANCE},
     "risk:overview": {R.ADMIN, R.COMPLIANCE, R.DEALING, R.AUDITOR},
     "partners:backoffice-list": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
     "reports:report-list": {
@@ -41,6 +54,8 @@ MATRIX: dict[str, set[str]] = {
     "clients:portal-home": {"trader"},
     "kyc:verification": {"trader"},
     "wallets:wallet-list": {"trader"},
+    "wallets:statement": {"trader"},  # their own wallet's; another's is a 404 (wallets tests)
+    "wallets:convert": {"trader"},
     # partner dashboard
     "partners:dashboard": {"ib"},
 }
@@ -79,11 +94,54 @@ def actors(db):
     return people
 
 
-def _path(name: str, route: str, some_client_pk: int) -> str:
+def _wallet_objects(client_pk: int) -> dict[str, int]:
+    """One of each ledger thing a back-office URL can point at, around one client's wallet."""
+    from decimal import Decimal
+
+    from wallets.ledger.services import Leg, house_account, ledger_transfer, wallet_for_client
+    from wallets.models import FxRate, ManualAdjustment
+
+    wallet = wallet_for_client(client=Client.objects.get(pk=client_pk), currency="USD")
+    clearing = house_account(kind="psp_clearing", currency="USD", label="matrix")
+    journal = ledger_transfer(
+        source="matrix",
+        key=f"deposit:{wallet.pk}",
+        legs=[Leg(clearing, "D", Decimal("10")), Leg(wallet, "C", Decimal("10"))],
+    )
+    rate, _ = FxRate.objects.get_or_create(
+        base_id="USD", quote_id="EUR", defaults={"rate": Decimal("0.9")}
+    )
+    adjustment = ManualAdjustment.objects.create(
+        account=wallet,
+        direction="credit",
+        amount=Decimal("1"),
+        currency_id="USD",
+        reason="other",
+        reason_text="matrix",
+        requested_by=make_staff(R.FINANCE),
+    )
+    return {
+        "wallets:ledger-account": wallet.pk,
+        "wallets:ledger-journal": journal.journal_id,
+        "wallets:ledger-fx-rate-edit": rate.pk,
+        "wallets:adjustment": adjustment.pk,
+    }
+
+
+def _path(name: str, route: str, some_client_pk: int, trader: User | None = None) -> str:
     if name == "brokerage:staff-roles":
         pk = make_staff(R.SUPPORT).pk
+    elif name.startswith("wallets:"):
+        pk = _wallet_objects(some_client_pk).get(name, some_client_pk)
     else:
         pk = some_client_pk
+    if name == "wallets:statement":
+        from wallets.ledger.services import wallet_for_client
+
+        # The trader's own wallet: the only statement anyone may open.
+        assert trader is not None
+        wallet_for_client(client=trader.client, currency="EUR")
+        route = route.replace("<str:currency>", "EUR")
     return "/" + route.replace("<int:pk>", str(pk))
 
 
@@ -91,7 +149,7 @@ def _path(name: str, route: str, some_client_pk: int) -> str:
 def test_access(client, actors, name):
     route = surface_urls()[name]
     # A client nobody is assigned to: an agent must not see them.
-    path = _path(name, route, ClientFactory().pk)
+    path = _path(name, route, ClientFactory().pk, actors["trader"])
     allowed = MATRIX[name]
     for who, user in actors.items():
         login_staff(client, user) if user.is_staff else client.force_login(user)
