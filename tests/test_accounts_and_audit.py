@@ -12,6 +12,8 @@ from brokerage.models import User
 from clients.models import Client
 from partners.models import Partner
 from tests.factories import ClientFactory, login_staff, make_staff
+from wallets.ledger.selectors import ledger_violations
+from wallets.models import Entry, FxRate, Journal, LedgerAccount, ManualAdjustment
 
 pytestmark = pytest.mark.django_db
 
@@ -153,10 +155,43 @@ def test_seed_demo_is_idempotent(settings):
     assert kite.parent.parent.name == "Atlas Partners"
     for role in roles.ROLES:
         assert User.objects.filter(groups__name=role, is_staff=True).exists(), role
+    # Money: wallets in USD, EUR and USDT with statements, rates, and the maker-checker story.
+    liam = Client.objects.get(user__email="liam.novak00@traders.meridian.test")
+    assert set(
+        LedgerAccount.objects.filter(client=liam, kind="wallet").values_list(
+            "currency_id", flat=True
+        )
+    ) == {"USD", "EUR", "USDT"}
+    assert Entry.objects.filter(account__client=liam).count() >= 5
+    assert Journal.objects.filter(kind="conversion").exists()
+    assert {("USD", "EUR"), ("EUR", "USD"), ("USD", "USDT"), ("USDT", "USD")} <= set(
+        FxRate.objects.values_list("base_id", "quote_id")
+    )
+    [waiting] = ManualAdjustment.objects.filter(status="pending")
+    assert waiting.requested_by.email == "finance@meridian.test"
+    assert dict(ManualAdjustment.objects.values_list("status", "decided_by__email")) == {
+        "pending": None,
+        "approved": "finance@meridian.test",
+        "rejected": "finance2@meridian.test",
+    }
+    assert ledger_violations() == {}
 
 
 def _snapshot() -> dict:
     return {
+        "journals": sorted(
+            Journal.objects.values_list("source", "idempotency_key", "request_hash", "effective_at")
+        ),
+        "balances": sorted(
+            LedgerAccount.objects.values_list("code", "credits_posted", "debits_posted", "version")
+        ),
+        "entries": Entry.objects.count(),
+        "fx_rates": sorted(FxRate.objects.values_list("base_id", "quote_id", "rate", "markup")),
+        "adjustments": sorted(
+            ManualAdjustment.objects.values_list(
+                "reason_text", "status", "amount", "requested_by__email", "journal_id"
+            )
+        ),
         "staff": User.objects.filter(is_staff=True).count(),
         "clients": Client.objects.count(),
         "partners": Partner.objects.count(),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -30,6 +31,16 @@ from clients.models import Client
 from clients.services import client_register
 from partners.models import Partner
 from partners.services import partner_register
+from wallets.ledger.services import (
+    Leg,
+    conversion_quote,
+    house_account,
+    ledger_convert,
+    ledger_transfer,
+    wallet_for_client,
+)
+from wallets.models import FxRate, Journal, ManualAdjustment
+from wallets.services import adjustment_approve, adjustment_reject, adjustment_request
 
 # A demo-only password, printed at start. seed_demo refuses to run outside DEBUG.
 DEMO_PASSWORD = "meridian-demo-2026"  # noqa: S105
@@ -92,6 +103,51 @@ LAST = [
 COUNTRIES = ["DE", "ES", "NG", "JP", "SE", "AE", "FR", "PL", "MX", "GB", "ZA", "IT"]
 TRADER_COUNT = 40
 
+# (base, quote, rate, markup): what finance would have set; editable in the back-office.
+FX_RATES = [
+    ("USD", "EUR", "0.92345", "0.005"),
+    ("EUR", "USD", "1.08110", "0.005"),
+    ("USD", "USDT", "0.99950", "0.002"),
+    ("USDT", "USD", "0.99900", "0.002"),
+    ("EUR", "USDT", "1.07900", "0.004"),
+    ("USDT", "EUR", "0.92100", "0.004"),
+]
+SEED_RATES = {(b, q): (Decimal(r), Decimal(m)) for b, q, r, m in FX_RATES}
+
+# (requester, decider or None, trader index, direction, amount, reason, explanation, outcome)
+ADJUSTMENTS = [
+    (
+        "finance2@meridian.test",
+        "finance@meridian.test",
+        1,
+        "credit",
+        "12.50",
+        "fee_refund",
+        "The card fee of the second deposit was charged twice (PSP ticket 88-311).",
+        "approved",
+    ),
+    (
+        "finance@meridian.test",
+        "finance2@meridian.test",
+        2,
+        "debit",
+        "40.00",
+        "correction",
+        "Deposit credited twice by the PSP webhook retry.",
+        "rejected",
+    ),
+    (
+        "finance@meridian.test",
+        None,
+        0,
+        "credit",
+        "25.00",
+        "goodwill",
+        "Compensation for last week's delayed withdrawal (ticket #1042).",
+        "pending",
+    ),
+]
+
 
 def _verified_user(email: str, first: str, last: str, *, staff: bool = False) -> User:
     user, created = User.objects.get_or_create(
@@ -119,6 +175,7 @@ class Command(BaseCommand):
             secrets = self._staff()
             self._partners()
             self._traders()
+            self._money()
         if not options["quiet_logins"]:
             self._print_logins(secrets)
 
@@ -161,6 +218,104 @@ class Command(BaseCommand):
             agent = agents[i % 3] if i % 3 < len(agents) else None
             if client.assigned_agent_id != (agent.pk if agent else None):
                 Client.objects.filter(pk=client.pk).update(assigned_agent=agent)
+
+    def _money(self) -> None:
+        """Wallets in USD, EUR and USDT with deposits and conversions, FX rates, and manual
+        adjustments (one still waiting for finance2). Every posting has a key of its own and
+        is made only once: a second run finds the journal and leaves the books as they are."""
+        for base, quote, rate, markup in FX_RATES:
+            FxRate.objects.get_or_create(
+                base_id=base,
+                quote_id=quote,
+                defaults={"rate": Decimal(rate), "markup": Decimal(markup)},
+            )
+        now = timezone.now()
+        clients = self._demo_clients()
+        for i, client in enumerate(clients):
+            if i % 4 == 3:
+                continue  # registered, never funded: their wallet page shows the empty state
+            email = client.user.email
+            # Deposits spread over the client's life with us, oldest first.
+            span = now - client.created_at
+            deposits = [("USD", Decimal(500 + (i * 137) % 4500)), ("USD", Decimal(50 + i))]
+            if i % 2 == 0:
+                deposits.append(("EUR", Decimal(200 + (i * 53) % 800)))
+            if i % 3 == 0:
+                deposits.append(("USDT", Decimal(1000 + (i * 71) % 2000) + Decimal("0.5")))
+            for n, (currency, amount) in enumerate(deposits, start=1):
+                self._deposit(
+                    client,
+                    currency,
+                    amount,
+                    key=f"seed:{email}:{n}",
+                    at=client.created_at + span * n / (len(deposits) + 1),
+                )
+            if i % 5 == 0:
+                self._convert(client, "USD", "EUR", Decimal("100.00"), key=f"seed:{email}:fx1")
+            if i % 6 == 0:
+                self._convert(client, "USDT", "USD", Decimal("250"), key=f"seed:{email}:fx2")
+        self._adjustments(clients)
+
+    def _demo_clients(self) -> list[Client]:
+        by_email = {
+            c.user.email: c
+            for c in Client.objects.filter(
+                user__email__endswith="@traders.meridian.test"
+            ).select_related("user")
+        }
+        emails = [
+            f"{FIRST[i % len(FIRST)]}.{LAST[(i * 7) % len(LAST)]}{i:02d}@traders.meridian.test"
+            for i in range(TRADER_COUNT)
+        ]
+        return [by_email[e.lower()] for e in emails]
+
+    @staticmethod
+    def _deposit(client: Client, currency: str, amount: Decimal, *, key: str, at: datetime) -> None:
+        if Journal.objects.filter(source="demo.psp", idempotency_key=key).exists():
+            return
+        clearing = house_account(kind="psp_clearing", currency=currency, label="demo")
+        wallet = wallet_for_client(client=client, currency=currency)
+        ledger_transfer(
+            source="demo.psp",
+            key=key,
+            legs=[Leg(clearing, "D", amount), Leg(wallet, "C", amount)],
+            memo="Card deposit" if currency != "USDT" else "USDT deposit (TRC-20)",
+            external_ref=f"DEMO-{client.pk}-{key.rsplit(':', 1)[-1]}",
+            effective_at=at,
+        )
+
+    @staticmethod
+    def _convert(client: Client, sell: str, buy: str, amount: Decimal, *, key: str) -> None:
+        # The seed's own rates, not the table's: finance may have edited those since, and a
+        # second run must post exactly the same request under the same key.
+        rate, markup = SEED_RATES[(sell, buy)]
+        quote = conversion_quote(amount=amount, sell=sell, buy=buy, rate=rate, markup=markup)
+        ledger_convert(source="demo.conversion", key=key, client=client, quote=quote)
+
+    def _adjustments(self, clients: list[Client]) -> None:
+        staff = {u.email: u for u in User.objects.filter(email__endswith="@meridian.test")}
+        for requester, decider, index, direction, amount, reason, text, outcome in ADJUSTMENTS:
+            if ManualAdjustment.objects.filter(reason_text=text).exists():
+                continue
+            adjustment = adjustment_request(
+                client=clients[index],
+                currency="USD",
+                direction=direction,
+                amount=Decimal(amount),
+                reason=reason,
+                reason_text=text,
+                actor=staff[requester],
+            )
+            if outcome == "approved" and decider:
+                adjustment_approve(
+                    adjustment_id=adjustment.pk, actor=staff[decider], note="Checked with the PSP."
+                )
+            elif outcome == "rejected" and decider:
+                adjustment_reject(
+                    adjustment_id=adjustment.pk,
+                    actor=staff[decider],
+                    note="The second credit was already reversed by the PSP; nothing to correct.",
+                )
 
     def _print_logins(self, secrets: dict[str, str]) -> None:
         out = self.stdout.write
