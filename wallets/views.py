@@ -157,7 +157,10 @@ def wallet_convert_view(request: AuthedHttpRequest) -> HttpResponse:
     client = request.user.client
     sell_codes, buy_codes = selectors.conversion_currencies(client=client)
     sell_choices = [
-        (c, f"{c} · {money_text(selectors.wallet_available(client=client, currency=c), c)}")
+        (
+            c,
+            f"{c} · {money_text(selectors.wallet_available(client=client, currency=c), c)} available",
+        )
         for c in sell_codes
     ]
     initial = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from decimal import Decimal
 
 import pytest
 from allauth.mfa.models import Authenticator
@@ -15,6 +16,9 @@ from playwright.sync_api import expect
 
 from brokerage import roles
 from tests.factories import PASSWORD, ClientFactory, PartnerFactory, make_staff
+from wallets.ledger.services import Leg, house_account, ledger_transfer, wallet_for_client
+from wallets.models import FxRate
+from wallets.services import adjustment_request
 
 from .conftest import ARTIFACTS, DESKTOP, PHONE, Tab
 
@@ -189,9 +193,17 @@ def test_public_pages_fit_a_phone(tab: Tab, name: str, url: str):
 
 BACKOFFICE_PAGES = [
     ("clients", "clients:client-list", "Clients"),
-    ("client-detail", None, "Clients"),
+    ("client-detail", "clients:client-detail", "Clients"),
     ("kyc", "kyc:queue", "KYC"),
     ("payments", "wallets:payments", "Payments"),
+    ("ledger", "wallets:ledger-accounts", "Ledger"),
+    ("ledger-account", "wallets:ledger-account", "Ledger"),
+    ("ledger-journals", "wallets:ledger-journals", "Ledger"),
+    ("ledger-journal", "wallets:ledger-journal", "Ledger"),
+    ("trial-balance", "wallets:ledger-trial-balance", "Ledger"),
+    ("fx-rates", "wallets:ledger-fx-rates", "Ledger"),
+    ("adjustments", "wallets:adjustments", "Adjustments"),
+    ("adjustment", "wallets:adjustment", "Adjustments"),
     ("risk", "risk:overview", "Risk"),
     ("partners", "partners:backoffice-list", "Partners"),
     ("reports", "reports:report-list", "Reports"),
@@ -204,6 +216,30 @@ def test_every_backoffice_page_fits_a_phone_and_marks_its_section(tab: Tab):
     staff = make_staff(roles.ADMIN)
     clients = [ClientFactory() for _ in range(3)]
     PartnerFactory(name="Atlas Partners")
+    wallet = wallet_for_client(client=clients[0], currency="USD")
+    clearing = house_account(kind="psp_clearing", currency="USD", label="demo")
+    deposit = ledger_transfer(
+        source="browser",
+        key="deposit",
+        legs=[Leg(clearing, "D", Decimal("1250.00")), Leg(wallet, "C", Decimal("1250.00"))],
+        memo="Card deposit",
+    )
+    FxRate.objects.create(base_id="USD", quote_id="EUR", rate=Decimal("0.92345"))
+    adjustment = adjustment_request(
+        client=clients[0],
+        currency="USD",
+        direction="credit",
+        amount=Decimal("25"),
+        reason="goodwill",
+        reason_text="Compensation for a delayed withdrawal (ticket #1042).",
+        actor=make_staff(roles.FINANCE),
+    )
+    args = {
+        "clients:client-detail": [clients[0].pk],
+        "wallets:ledger-account": [wallet.pk],
+        "wallets:ledger-journal": [deposit.journal_id],
+        "wallets:adjustment": [adjustment.pk],
+    }
     page = tab.page
     _log_in(tab, staff.email, PASSWORD)
     page.fill("input[name=code]", _totp_code(staff))
@@ -211,9 +247,7 @@ def test_every_backoffice_page_fits_a_phone_and_marks_its_section(tab: Tab):
     expect(page).to_have_url(re.compile(re.escape(reverse("brokerage:dashboard")) + "$"))
 
     for name, url_name, section in BACKOFFICE_PAGES:
-        url = (
-            url_name and reverse(url_name) or reverse("clients:client-detail", args=[clients[0].pk])
-        )
+        url = reverse(url_name, args=args.get(url_name, []))
         page.set_viewport_size(DESKTOP)
         page.goto(url)
         expect(page.get_by_role("heading", level=1)).to_be_visible()

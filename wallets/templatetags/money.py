@@ -19,7 +19,9 @@ def money(amount: Decimal | None, currency: str, code: bool = True) -> SafeStrin
     css = "money negative" if amount < 0 else "money"
     text = amount_text(amount, currency)
     if code:
-        return format_html('<span class="{}">{}&nbsp;{}</span>', css, text, currency)
+        return format_html(
+            '<span class="{}">{}&nbsp;<span class="ccy">{}</span></span>', css, text, currency
+        )
     return format_html('<span class="{}">{}</span>', css, text)
 
 

@@ -85,10 +85,14 @@ def test_the_owner_sees_each_wallet_with_posted_and_available_and_a_total(
         D("1300.00"),
         D("200.00"),
     )
-    assert '<span class="money">1,500.00&nbsp;USD</span>' in body
-    assert '<span class="money">1,300.00&nbsp;USD</span>' in body  # available
-    assert '<span class="money">200.00&nbsp;USD</span>' in body  # on hold
-    assert '≈ <span class="money">1,522.00&nbsp;USD</span>' in body  # 1500 + 20 × 1.1
+    assert '<span class="money">1,500.00&nbsp;<span class="ccy">USD</span></span>' in body
+    assert (
+        '<span class="money">1,300.00&nbsp;<span class="ccy">USD</span></span>' in body
+    )  # available
+    assert '<span class="money">200.00&nbsp;<span class="ccy">USD</span></span>' in body  # on hold
+    assert (
+        '≈ <span class="money">1,522.00&nbsp;<span class="ccy">USD</span></span>' in body
+    )  # 1500 + 20 × 1.1
     assert "777.00" not in body  # the outsider's money
     assert 'href="/portal/wallets/USD/statement/"' in body
 
@@ -107,7 +111,7 @@ def test_the_statement_lists_entries_newest_first_with_the_running_balance(clien
         (D("100.00"), D("100.00"), "Card deposit"),
     ]
     body = response.content.decode()
-    assert '<span class="money negative">-30.25&nbsp;USD</span>' in body
+    assert '<span class="money negative">-30.25&nbsp;<span class="ccy">USD</span></span>' in body
     assert "3 entries" in body
 
 
@@ -316,7 +320,10 @@ def test_the_explorer_finds_a_clients_accounts_and_their_statement(client, finan
     by_kind = client.get("/backoffice/ledger/?kind=psp_clearing&currency=USD")
     [(clearing, balance)] = by_kind.context["rows"]
     assert balance.posted == D("-100.00")
-    assert '<span class="money negative">-100.00&nbsp;USD</span>' in by_kind.content.decode()
+    assert (
+        '<span class="money negative">-100.00&nbsp;<span class="ccy">USD</span></span>'
+        in by_kind.content.decode()
+    )
 
     detail = client.get(f"/backoffice/ledger/accounts/{usd.pk}/")
     assert [r.balance_after for r in detail.context["rows"]] == [D("100.00")]
