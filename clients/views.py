@@ -9,12 +9,21 @@ from brokerage.http import AuthedHttpRequest
 from brokerage.permissions import backoffice_view, portal_view
 from clients.models import Client
 from clients.selectors import client_get_for_user, client_list_for_user
+from wallets.selectors import recent_statement_rows, wallet_overview
 
 
 @portal_view
 def portal_home(request: AuthedHttpRequest) -> HttpResponse:
     client = request.user.client
-    return render(request, "clients/portal_home.html", {"client": client})
+    return render(
+        request,
+        "clients/portal_home.html",
+        {
+            "client": client,
+            "overview": wallet_overview(client=client),
+            "recent": recent_statement_rows(client=client),
+        },
+    )
 
 
 @backoffice_view("view_clients")

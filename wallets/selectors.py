@@ -384,3 +384,13 @@ def adjustment_approvers() -> list[User]:
 
 def adjustment_pending_count() -> int:
     return ManualAdjustment.objects.filter(status=ManualAdjustment.Status.PENDING).count()
+
+
+def recent_statement_rows(*, client: Client, limit: int = 5) -> list[StatementRow]:
+    """The client's latest movements across all their wallets (the portal home)."""
+    entries = (
+        Entry.objects.filter(account__client=client, account__kind=LedgerAccount.Kind.WALLET)
+        .select_related("journal")
+        .order_by("-id")[:limit]
+    )
+    return statement_rows(entries)
