@@ -240,9 +240,29 @@ def _execute(sql: str, payload: Any) -> list[tuple[int, bool]]:
 
 
 def _post(payload: dict[str, Any]) -> Posting:
-    [(journal_id, created)] = _execute(
-        "SELECT journal_id, created FROM ledger_post(%s::jsonb)", payload
-    )
+    try:
+        [(journal_id, created)] = _execute(
+            "SELECT journal_id, created FROM ledger_post(%s::jsonb)", payload
+        )
+    except (errors.HoldAlreadyResolved, errors.AlreadyReversed):
+        # Two concurrent calls with one key (a client's retry racing its first attempt): the
+        # second INSERT can hit the first's UNIQUE pending_id / reverses_id before ON CONFLICT
+        # sees the key, since PostgreSQL checks only the arbiter index speculatively. The
+        # first call has committed by then; if it made this request, return its result.
+        # (wallets/tests/test_ledger_concurrency.py, "one key ... resolves a hold once")
+        earlier = (
+            Journal.objects.filter(source=payload["source"], idempotency_key=payload["key"])
+            .values_list("pk", "request_hash")
+            .first()
+        )
+        if earlier is None:
+            raise
+        if earlier[1] != payload["hash"]:
+            raise errors.IdempotencyConflict(
+                f"idempotency key {payload['source']}:{payload['key']} was used for a "
+                "different request"
+            ) from None
+        return Posting(journal_id=earlier[0], created=False)
     return Posting(journal_id=journal_id, created=created)
 
 
