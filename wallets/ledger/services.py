@@ -232,6 +232,13 @@ def _translate(exc: DatabaseError) -> errors.LedgerError | DatabaseError:
 
 def _execute(sql: str, payload: Any) -> list[tuple[int, bool]]:
     try:
+        if not connection.in_atomic_block:
+            # In autocommit the one statement is its own transaction (deferred triggers fire
+            # at its end), so BEGIN/COMMIT round trips would only add latency (bench/README).
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [json.dumps(payload)])
+                return list(cursor.fetchall())
+        # Inside the caller's transaction: a savepoint, so a refusal leaves it usable.
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, [json.dumps(payload)])
             return list(cursor.fetchall())
