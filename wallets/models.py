@@ -135,8 +135,12 @@ class Journal(models.Model):
     effective_at = models.DateTimeField()
     created_at = models.DateTimeField()
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", db_index=False,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     external_ref = models.CharField(max_length=200, blank=True)
     memo = models.CharField(max_length=500, blank=True)
@@ -182,8 +186,11 @@ class Entry(models.Model):
     # account (id, currency_id), installed by migration 0002; separate constraints and
     # single-column indexes would only slow every posting (see bench/README.md).
     account = models.ForeignKey(
-        LedgerAccount, on_delete=models.PROTECT, related_name="entries",
-        db_constraint=False, db_index=False,
+        LedgerAccount,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        db_constraint=False,
+        db_index=False,
     )
     currency = models.ForeignKey(
         Currency, on_delete=models.PROTECT, db_constraint=False, db_index=False
