@@ -55,6 +55,7 @@ class NotReversible(LedgerError):
 SQLSTATE_ERRORS: dict[str, type[LedgerError]] = {
     "LG001": UnknownAccount,
     "LG002": AccountNotOpen,
+    "LG003": InsufficientFunds,  # the set-based batch (sql.BATCH_FUNCTION)
     "LG004": InvalidAmount,
     "LG005": CurrencyMismatch,
     "LG006": UnbalancedJournal,

@@ -259,3 +259,188 @@ POST_FUNCTION_REVERSE = r"""
 DROP FUNCTION IF EXISTS ledger_post_batch(jsonb);
 DROP FUNCTION IF EXISTS ledger_post(jsonb);
 """
+
+# Set-based batch (migration 0005). Plain posted transfers -- the bulk case: commissions,
+# deposits, imports -- are written with a handful of statements for the whole batch instead
+# of one ledger_post() per item: journals in one INSERT, entries in one INSERT with versions
+# and balance_after from window functions, each account's counters in one UPDATE. Anything
+# else in the batch (holds, their resolutions, reversals, conversions) takes the per-item
+# path. The rules are the same: the same SQLSTATEs, the same lock order, and a batch that
+# would overdraw a flagged wallet at any point of its sequence is refused whole.
+BATCH_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION ledger_post_batch(items jsonb) RETURNS TABLE (journal_id bigint, created boolean)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    item jsonb;
+    v_simple boolean;
+    bad record;
+BEGIN
+    PERFORM 1 FROM wallets_ledgeraccount
+     WHERE id IN (SELECT DISTINCT (l->>'account')::bigint
+                    FROM jsonb_array_elements(items) i,
+                         jsonb_array_elements(coalesce(i->'legs', '[]')) l)
+       AND NOT entry_only
+     ORDER BY id
+       FOR NO KEY UPDATE;
+
+    SELECT coalesce(bool_and(coalesce(i->>'phase', 'posted') = 'posted'
+                    AND jsonb_array_length(coalesce(i->'releases', '[]')) = 0
+                    AND i->>'pending_id' IS NULL AND i->>'reverses_id' IS NULL
+                    AND i->>'kind' NOT IN ('conversion', 'reversal')), true)
+      INTO v_simple FROM jsonb_array_elements(items) i;
+    IF NOT v_simple THEN
+        FOR item IN SELECT value FROM jsonb_array_elements(items) LOOP
+            RETURN QUERY SELECT * FROM ledger_post(item);
+        END LOOP;
+        RETURN;
+    END IF;
+
+    CREATE TEMP TABLE IF NOT EXISTS _ledger_batch_items (
+        ord bigint, first_ord bigint, src text, k text, h text, i jsonb, journal_id bigint,
+        created boolean
+    ) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS _ledger_batch_legs (
+        ord bigint, leg_ord bigint, journal_id bigint, account_id bigint, direction text,
+        amount text, minor numeric, currency_id text, entry_only boolean, status text,
+        exponent int
+    ) ON COMMIT DELETE ROWS;
+    DELETE FROM _ledger_batch_items;
+    DELETE FROM _ledger_batch_legs;
+
+    INSERT INTO _ledger_batch_items (ord, first_ord, src, k, h, i)
+    SELECT o, min(o) OVER (PARTITION BY e->>'source', e->>'key'), e->>'source', e->>'key',
+           e->>'hash', e
+      FROM jsonb_array_elements(items) WITH ORDINALITY t(e, o);
+
+    -- Claim the keys; a key already used (before, or earlier in this batch) is a replay.
+    WITH ins AS (
+        INSERT INTO wallets_journal (source, idempotency_key, request_hash, kind, phase,
+                                     effective_at, created_at, actor_id, external_ref, memo,
+                                     metadata, pending_id, reverses_id, expires_at)
+        SELECT src, k, h, i->>'kind', 'posted',
+               coalesce((i->>'effective_at')::timestamptz, now()), now(),
+               (i->>'actor')::bigint, coalesce(i->>'external_ref', ''),
+               coalesce(i->>'memo', ''), coalesce(i->'metadata', '{}'::jsonb), NULL, NULL,
+               (i->>'expires_at')::timestamptz
+          FROM _ledger_batch_items ORDER BY ord
+        ON CONFLICT (source, idempotency_key) DO NOTHING
+        RETURNING id, source, idempotency_key
+    )
+    UPDATE _ledger_batch_items b SET journal_id = ins.id, created = true
+      FROM ins WHERE ins.source = b.src AND ins.idempotency_key = b.k AND b.ord = b.first_ord;
+    UPDATE _ledger_batch_items b SET journal_id = j.id, created = false
+      FROM wallets_journal j
+     WHERE b.journal_id IS NULL AND j.source = b.src AND j.idempotency_key = b.k;
+    SELECT b.src, b.k INTO bad
+      FROM _ledger_batch_items b JOIN wallets_journal j ON j.id = b.journal_id
+     WHERE NOT b.created AND j.request_hash <> b.h LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'idempotency key %:% was used for a different request', bad.src, bad.k
+            USING ERRCODE = 'LG007';
+    END IF;
+
+    INSERT INTO _ledger_batch_legs (ord, leg_ord, journal_id, account_id, direction, amount,
+                                    minor, currency_id, entry_only, status, exponent)
+    SELECT b.ord, l.o, b.journal_id, (l.e->>'account')::bigint, l.e->>'direction',
+           l.e->>'amount', (l.e->>'amount')::numeric * (10::numeric ^ c.exponent),
+           a.currency_id, a.entry_only, a.status, c.exponent
+      FROM _ledger_batch_items b
+     CROSS JOIN LATERAL jsonb_array_elements(b.i->'legs') WITH ORDINALITY l(e, o)
+      LEFT JOIN wallets_ledgeraccount a ON a.id = (l.e->>'account')::bigint
+      LEFT JOIN wallets_currency c ON c.code = a.currency_id
+     WHERE b.created;
+
+    SELECT account_id INTO bad FROM _ledger_batch_legs WHERE currency_id IS NULL LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'ledger account % does not exist', bad.account_id USING ERRCODE = 'LG001';
+    END IF;
+    SELECT amount, currency_id, exponent INTO bad
+      FROM _ledger_batch_legs WHERE minor <> trunc(minor) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '% has more decimals than % allows (%)', bad.amount, bad.currency_id,
+            bad.exponent USING ERRCODE = 'LG004';
+    END IF;
+    SELECT account_id, status INTO bad FROM _ledger_batch_legs WHERE status <> 'open' LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'ledger account % is %', bad.account_id, bad.status USING ERRCODE = 'LG002';
+    END IF;
+    SELECT journal_id INTO bad FROM _ledger_batch_legs
+     GROUP BY journal_id HAVING count(DISTINCT currency_id) > 1 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'legs are in more than one currency; only a conversion may do that'
+            USING ERRCODE = 'LG005';
+    END IF;
+    SELECT currency_id,
+           sum(CASE WHEN direction = 'D' THEN minor ELSE 0 END) AS debits,
+           sum(CASE WHEN direction = 'C' THEN minor ELSE 0 END) AS credits
+      INTO bad FROM _ledger_batch_legs
+     GROUP BY journal_id, currency_id
+    HAVING sum(CASE WHEN direction = 'D' THEN minor ELSE -minor END) <> 0 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'legs do not balance in %: debits %, credits % (minor units)',
+            bad.currency_id, bad.debits, bad.credits USING ERRCODE = 'LG006';
+    END IF;
+
+    -- Entries, in posting order; counted accounts get consecutive versions and the posted
+    -- balance after each entry, as one ledger_post() per item would have written them.
+    INSERT INTO wallets_entry (journal_id, account_id, currency_id, direction, amount, phase,
+                               account_version, balance_after)
+    SELECT l.journal_id, l.account_id, l.currency_id, l.direction, l.minor::bigint, 'posted',
+           CASE WHEN l.entry_only THEN NULL
+                ELSE a.version + row_number() OVER w END,
+           CASE WHEN l.entry_only THEN NULL
+                ELSE a.credits_posted - a.debits_posted
+                     + sum(CASE WHEN l.direction = 'C' THEN l.minor ELSE -l.minor END) OVER w END
+      FROM _ledger_batch_legs l JOIN wallets_ledgeraccount a ON a.id = l.account_id
+    WINDOW w AS (PARTITION BY l.account_id ORDER BY l.ord, l.leg_ord ROWS UNBOUNDED PRECEDING)
+     ORDER BY l.ord, l.leg_ord;
+
+    -- A flagged wallet may not be overdrawn at any point of the sequence, not only at its end.
+    SELECT r.account_id, min(r.available) AS low INTO bad FROM (
+        SELECT l.account_id,
+               a.credits_posted - a.debits_posted - a.debits_pending
+               + sum(CASE WHEN l.direction = 'C' THEN l.minor ELSE -l.minor END)
+                 OVER (PARTITION BY l.account_id ORDER BY l.ord, l.leg_ord
+                       ROWS UNBOUNDED PRECEDING) AS available
+          FROM _ledger_batch_legs l JOIN wallets_ledgeraccount a ON a.id = l.account_id
+         WHERE a.no_overdraft AND NOT l.entry_only
+    ) r GROUP BY r.account_id HAVING min(r.available) < 0 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'insufficient funds in ledger account %', bad.account_id
+            USING ERRCODE = 'LG003';
+    END IF;
+
+    UPDATE wallets_ledgeraccount a SET
+        debits_posted = a.debits_posted + s.d,
+        credits_posted = a.credits_posted + s.c,
+        version = a.version + s.n
+      FROM (SELECT account_id,
+                   sum(CASE WHEN direction = 'D' THEN minor ELSE 0 END)::bigint AS d,
+                   sum(CASE WHEN direction = 'C' THEN minor ELSE 0 END)::bigint AS c,
+                   count(*) AS n
+              FROM _ledger_batch_legs WHERE NOT entry_only GROUP BY account_id) s
+     WHERE a.id = s.account_id;
+
+    RETURN QUERY SELECT b.journal_id, b.created FROM _ledger_batch_items b ORDER BY b.ord;
+END $$;
+"""
+
+BATCH_FUNCTION_REVERSE = r"""
+CREATE OR REPLACE FUNCTION ledger_post_batch(items jsonb) RETURNS TABLE (journal_id bigint, created boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    item jsonb;
+BEGIN
+    PERFORM 1 FROM wallets_ledgeraccount
+     WHERE id IN (SELECT DISTINCT (l->>'account')::bigint
+                    FROM jsonb_array_elements(items) i,
+                         jsonb_array_elements(coalesce(i->'legs', '[]')) l)
+       AND NOT entry_only
+     ORDER BY id
+       FOR NO KEY UPDATE;
+    FOR item IN SELECT value FROM jsonb_array_elements(items) LOOP
+        RETURN QUERY SELECT * FROM ledger_post(item);
+    END LOOP;
+END $$;
+"""
