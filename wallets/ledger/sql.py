@@ -234,7 +234,10 @@ BEGIN
 
     RETURN QUERY SELECT v_journal, true;
 END $$;
+"""
 
+# The per-item batch as migration 0002 installed it (0005 restores it on reverse).
+PER_ITEM_BATCH_FUNCTION = r"""
 -- Many postings in one call. All accounts of the batch are locked first, in id order, so
 -- concurrent batches can't deadlock each other either.
 CREATE FUNCTION ledger_post_batch(items jsonb) RETURNS TABLE (journal_id bigint, created boolean)
@@ -254,6 +257,8 @@ BEGIN
     END LOOP;
 END $$;
 """
+
+POST_FUNCTION = POST_FUNCTION + PER_ITEM_BATCH_FUNCTION
 
 POST_FUNCTION_REVERSE = r"""
 DROP FUNCTION IF EXISTS ledger_post_batch(jsonb);
@@ -426,21 +431,6 @@ BEGIN
 END $$;
 """
 
-BATCH_FUNCTION_REVERSE = r"""
-CREATE OR REPLACE FUNCTION ledger_post_batch(items jsonb) RETURNS TABLE (journal_id bigint, created boolean)
-LANGUAGE plpgsql AS $$
-DECLARE
-    item jsonb;
-BEGIN
-    PERFORM 1 FROM wallets_ledgeraccount
-     WHERE id IN (SELECT DISTINCT (l->>'account')::bigint
-                    FROM jsonb_array_elements(items) i,
-                         jsonb_array_elements(coalesce(i->'legs', '[]')) l)
-       AND NOT entry_only
-     ORDER BY id
-       FOR NO KEY UPDATE;
-    FOR item IN SELECT value FROM jsonb_array_elements(items) LOOP
-        RETURN QUERY SELECT * FROM ledger_post(item);
-    END LOOP;
-END $$;
-"""
+BATCH_FUNCTION_REVERSE = PER_ITEM_BATCH_FUNCTION.replace(
+    "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1
+)
