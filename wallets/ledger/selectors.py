@@ -141,6 +141,10 @@ INVARIANTS: dict[str, str] = {
           FROM wallets_entry GROUP BY journal_id, currency_id, phase
         HAVING sum(CASE WHEN direction = 'D' THEN amount ELSE -amount END) <> 0
     """,
+    "every entry belongs to a journal": """
+        SELECT e.id, e.journal_id FROM wallets_entry e
+         WHERE NOT EXISTS (SELECT 1 FROM wallets_journal j WHERE j.id = e.journal_id)
+    """,
     "posted counters equal the sum of posted entries": """
         SELECT a.id, a.debits_posted, a.credits_posted, coalesce(s.d, 0), coalesce(s.c, 0)
           FROM wallets_ledgeraccount a

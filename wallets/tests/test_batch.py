@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from tests.factories import ClientFactory
 from wallets.ledger import exceptions as errors
@@ -57,6 +58,9 @@ def test_a_batch_writes_versions_and_running_balances_in_order(wallets):
     assert rows == [(1, 1000), (2, 700), (3, 800), (4, 850), (5, 0)]
     a.refresh_from_db()
     assert account_balance(account=a).posted == D("0.00") and a.version == 5
+    # Written together, checked together: the zero-sum check ran at the statement's end.
+    batch_entries = Entry.objects.filter(journal_id__in=[r.journal_id for r in results])
+    assert batch_entries.count() == 8 and all(e.batched for e in batch_entries)
 
 
 def test_replaying_a_batch_returns_the_first_results(wallets):
@@ -107,3 +111,20 @@ def test_bad_input_in_a_batch_writes_nothing(wallets, amount, error):
     with pytest.raises(error):
         ledger_transfer_many(requests=[_move("ok", a, b, "1.00"), _move("bad", a, b, amount)])
     assert not Journal.objects.filter(source="batch").exists()
+
+
+def test_a_batch_inside_the_callers_transaction_leaves_it_usable_after_a_refusal(wallets):
+    a, b = wallets
+    with transaction.atomic():
+        ledger_transfer_many(requests=[_move("kept", a, b, "1.00")])
+        with pytest.raises(errors.InsufficientFunds):
+            ledger_transfer_many(requests=[_move("t1", a, b, "2.00"), _move("t2", a, b, "9.00")])
+        ledger_transfer_many(requests=[_move("after", a, b, "1.00")])
+    assert set(
+        Journal.objects.filter(source="batch").values_list("idempotency_key", flat=True)
+    ) == {
+        "kept",
+        "after",
+    }
+    b.refresh_from_db()
+    assert account_balance(account=b).posted == D("2.00")

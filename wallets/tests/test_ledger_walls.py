@@ -266,7 +266,7 @@ def test_a_hold_cannot_be_resolved_a_second_time(usd_wallet, fund):
     for kind in ("void", "post", "expire"):
         error = refused(insert_journal(f"again-{kind}", pending_id=hold.journal_id, kind=kind))
         assert error.sqlstate == "23505"  # unique_violation
-        assert error.diag.constraint_name == "wallets_journal_pending_id_key"
+        assert error.diag.constraint_name == "journal_pending_id_once"
     assert Journal.objects.filter(pending_id=hold.journal_id).count() == 1
     assert not Journal.objects.filter(source="raw").exists()
 
@@ -275,7 +275,7 @@ def test_a_journal_cannot_be_reversed_a_second_time(transfer):
     ledger_reverse(source="test", key="r", journal_id=transfer.pk)
     error = refused(insert_journal("again", reverses_id=transfer.pk, kind="reversal"))
     assert error.sqlstate == "23505"
-    assert error.diag.constraint_name == "wallets_journal_reverses_id_key"
+    assert error.diag.constraint_name == "journal_reverses_id_once"
     assert Journal.objects.filter(reverses_id=transfer.pk).count() == 1
     assert not Journal.objects.filter(source="raw").exists()
 
@@ -358,3 +358,115 @@ def test_an_unbalanced_journal_is_refused_at_commit(house):
     assert caught.value.__cause__.sqlstate == "LG006"
     assert not Journal.objects.filter(idempotency_key="at-commit").exists()
     assert not Entry.objects.filter(account__in=house).exists()
+
+
+BATCH_STATEMENT = "SELECT set_config('ledger.batch_statement', 'on', true)"
+
+
+def insert_batched_legs(journal_key: str, legs: list[tuple[LedgerAccount, str, int]]) -> tuple:
+    """All legs in one statement, marked `batched` as ledger_post_batch writes them."""
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(legs))
+    params: list = []
+    for account, direction, amount in legs:
+        params += [account.pk, account.currency_id, direction, amount]
+    return (
+        "INSERT INTO wallets_entry (journal_id, account_id, currency_id, direction, amount,"  # noqa: S608 (only %s placeholders are formatted in)
+        " phase, account_version, balance_after, batched)"
+        " SELECT j.id, v.account, v.currency, v.direction, v.amount, 'posted', NULL, NULL, true"
+        f" FROM (VALUES {values}) v(account, currency, direction, amount)"
+        " JOIN wallets_journal j ON j.source = 'raw' AND j.idempotency_key = %s",
+        [*params, journal_key],
+    )
+
+
+def test_batched_legs_that_balance_are_accepted(house):
+    clearing, income = house
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql, params in (
+            (BATCH_STATEMENT, None),
+            insert_journal("batched"),
+            insert_batched_legs("batched", [(clearing, "D", 500), (income, "C", 500)]),
+        ):
+            cursor.execute(sql, params)
+    assert Entry.objects.filter(journal__idempotency_key="batched", batched=True).count() == 2
+
+
+def test_batched_legs_that_do_not_balance_fail_their_own_statement(house):
+    # The mark and the setting move the check from COMMIT to the end of the statement.
+    clearing, income = house
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(BATCH_STATEMENT)
+        cursor.execute(*insert_journal("batched-short"))
+        with pytest.raises(DatabaseError) as caught, transaction.atomic():
+            cursor.execute(
+                *insert_batched_legs("batched-short", [(clearing, "D", 500), (income, "C", 499)])
+            )
+        error = caught.value.__cause__
+        assert error.sqlstate == "LG006"
+        assert "does not balance in USD (posted): debits 500, credits 499" in str(error)
+        assert not Entry.objects.filter(journal__idempotency_key="batched-short").exists()
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batched_legs_without_the_setting_are_still_checked_at_commit(house):
+    # Marking rows `batched` alone skips nothing: without the statement's setting the
+    # statement trigger doesn't fire, and the deferred trigger checks them at COMMIT.
+    clearing, income = house
+    with pytest.raises(DatabaseError) as caught, transaction.atomic(), connection.cursor() as c:
+        c.execute(*insert_journal("batched-unset"))
+        c.execute(*insert_batched_legs("batched-unset", [(clearing, "D", 500), (income, "C", 1)]))
+    assert caught.value.__cause__.sqlstate == "LG006"
+    assert not Journal.objects.filter(idempotency_key="batched-unset").exists()
+    assert not Entry.objects.filter(account__in=house).exists()
+
+
+def test_a_batched_leg_cannot_unbalance_a_journal_that_already_has_entries(transfer, house):
+    # The statement check sums every entry of the journal, not only the statement's own:
+    # one credit "batched" into yesterday's balanced journal is refused.
+    _, income = house
+    error = refused(
+        BATCH_STATEMENT,
+        (
+            "INSERT INTO wallets_entry (journal_id, account_id, currency_id, direction, amount,"
+            " phase, account_version, balance_after, batched)"
+            " VALUES (%s, %s, 'USD', 'C', 100, 'posted', NULL, NULL, true)",
+            [transfer.pk, income.pk],
+        ),
+    )
+    assert error.sqlstate == "LG006"
+    assert f"journal {transfer.pk} does not balance" in error.diag.message_primary
+    assert transfer.entries.count() == 2
+
+
+def test_unbatched_legs_are_still_checked_at_commit_next_to_batched_ones(house):
+    # With the setting on, the batched journal is checked at its statement and passes; the
+    # unbatched one is left to COMMIT (here: SET CONSTRAINTS), where it fails.
+    clearing, income = house
+    error = refused(
+        BATCH_STATEMENT,
+        insert_journal("mixed-ok"),
+        insert_batched_legs("mixed-ok", [(clearing, "D", 300), (income, "C", 300)]),
+        insert_journal("mixed-bad"),
+        insert_entry(clearing, "D", 500),
+        CHECK_NOW,
+    )
+    assert error.sqlstate == "LG006"
+    assert "debits 500, credits 0" in error.diag.message_primary
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["checked-at-commit", "batched"])
+def test_an_entry_of_a_journal_that_does_not_exist_is_refused(house, batched):
+    clearing, income = house
+    missing = (Journal.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1000
+    legs = (
+        "INSERT INTO wallets_entry (journal_id, account_id, currency_id, direction, amount,"
+        " phase, account_version, balance_after, batched)"
+        " VALUES (%s, %s, 'USD', 'D', 100, 'posted', NULL, NULL, %s),"
+        " (%s, %s, 'USD', 'C', 100, 'posted', NULL, NULL, %s)",
+        [missing, clearing.pk, batched, missing, income.pk, batched],
+    )
+    error = refused(*([BATCH_STATEMENT] if batched else []), legs, CHECK_NOW)
+    assert error.sqlstate == "23503"  # foreign_key_violation, as the key it replaces
+    assert error.diag.message_primary == f"journal {missing} does not exist"
+    assert not Entry.objects.filter(journal_id=missing).exists()

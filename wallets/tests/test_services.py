@@ -6,6 +6,8 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.factories import ClientFactory
 from wallets.ledger import exceptions as errors
@@ -74,6 +76,86 @@ def test_a_reused_key_with_another_payload_is_refused(usd_wallet, other_usd_wall
             legs=[Leg(usd_wallet, "D", D("2")), Leg(other_usd_wallet, "C", D("2"))],
         )
     assert _balance(usd_wallet).posted == D("9.00")
+
+
+def test_a_changed_memo_alone_is_another_request(usd_wallet, other_usd_wallet, fund):
+    # Defaults are left out of what is sent to PostgreSQL, never out of the request's hash.
+    fund(usd_wallet, "10")
+    legs = [Leg(usd_wallet, "D", D("1")), Leg(other_usd_wallet, "C", D("1"))]
+    ledger_transfer(source="test", key="memo", legs=legs)
+    with pytest.raises(errors.IdempotencyConflict):
+        ledger_transfer(source="test", key="memo", legs=legs, memo="changed")
+    assert ledger_transfer(source="test", key="memo", legs=legs).created is False
+
+
+def test_request_hashes_stay_what_earlier_releases_stored(usd_wallet, other_usd_wallet):
+    # Stored journals keep the hash they were posted with, so replaying an old request must
+    # hash to the same value: sha256 of the sorted-keys JSON of everything but source, key
+    # and actor, as the ledger has always computed it.
+    import hashlib
+    import json
+
+    from wallets.ledger.services import _payload
+
+    legs = [Leg(usd_wallet, "D", D("1.5")), Leg(other_usd_wallet, "C", D("1.50"))]
+    wire = _payload(source="s", key="k", kind="transfer", legs=legs, memo="m")
+    material = {
+        "kind": "transfer",
+        "phase": "posted",
+        "legs": [
+            {"account": usd_wallet.pk, "direction": "D", "amount": "1.50"},
+            {"account": other_usd_wallet.pk, "direction": "C", "amount": "1.50"},
+        ],
+        "releases": [],
+        "memo": "m",
+        "external_ref": "",
+        "metadata": {},
+        "pending_id": None,
+        "reverses_id": None,
+        "expires_at": None,
+    }
+    expected = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode())
+    assert wire["hash"] == expected.hexdigest()
+    assert "releases" not in wire and wire["memo"] == "m"
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    amount=st.decimals(min_value=D("0.01"), max_value=D("1e12"), places=2),
+    memo=st.text(max_size=20),
+    ref=st.text(max_size=20),
+    metadata=st.dictionaries(st.text(max_size=8), st.one_of(st.integers(), st.text(max_size=8))),
+    kind=st.sampled_from(["transfer", "deposit", "commission"]),
+    key=st.text(min_size=1, max_size=30),
+)
+def test_the_batch_encoder_sends_and_hashes_what_payload_would(
+    usd_wallet, other_usd_wallet, amount, memo, ref, metadata, kind, key
+):
+    # ledger_transfer_many writes each request's JSON directly; it must be the same request
+    # with the same hash as _payload's, or a replay through the other door would conflict.
+    import json
+
+    from wallets.ledger.services import TransferRequest, _payload, _transfer_json
+
+    request = TransferRequest(
+        source="s\u00e9",
+        key=key,
+        kind=kind,
+        legs=[Leg(usd_wallet, "D", amount), Leg(other_usd_wallet, "C", amount)],
+        memo=memo,
+        external_ref=ref,
+        metadata=metadata,
+    )
+    expected = _payload(
+        source=request.source,
+        key=key,
+        kind=kind,
+        legs=request.legs,
+        memo=memo,
+        external_ref=ref,
+        metadata=metadata,
+    )
+    assert json.loads(_transfer_json(request)) == expected
 
 
 @pytest.mark.parametrize(
