@@ -10,17 +10,72 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from clients.models import Client
+from kyc.exceptions import KycError
+from kyc.models import AmlCase, CaseState, CaseTransition, Reason
+from kyc.services import aml_case_open, case_for_client, case_move
+
 log = logging.getLogger(__name__)
+
+# A provider's labels that open an AML case; the first freezes the account meanwhile.
+PROVIDER_AML_LABELS = {"SANCTIONS", "PEP", "ADVERSE_MEDIA", "CRIMINAL", "COMPROMISED_PERSONS"}
+FREEZING_LABELS = {"SANCTIONS"}
+
+# A client's upload moves the case on from these states.
+AWAITING_CLIENT = {
+    CaseState.DOCS_REQUESTED,
+    CaseState.RESUBMIT,
+    CaseState.EXPIRED,
+    CaseState.CANCELLED,
+}
 
 
 def document_uploaded(*, document: Any) -> None:
     """A client's document passed the upload checks and was stored."""
-    log.info("kyc: document %s uploaded", getattr(document, "pk", None))
+    case = case_for_client(client=document.client)
+    if case.state in AWAITING_CLIENT:
+        case_move(
+            case=case,
+            to=CaseState.SUBMITTED,
+            source=CaseTransition.Source.CLIENT,
+            actor=document.client.user,
+            note=f"Uploaded {document.get_kind_display().lower()} (document #{document.pk}).",
+        )
 
 
 def screening_completed(*, screening: Any) -> None:
-    """A client was screened; `screening.decision` is clear, alert or strong."""
-    log.info("kyc: screening %s completed", getattr(screening, "pk", None))
+    """A client was screened; `screening.decision` is clear, alert or strong.
+
+    A strong hit freezes deposits and trading and opens an AML case; an alert opens one
+    that does not freeze but must be decided before the client is approved. Nobody is
+    rejected on a name alone: a compliance officer decides the AML case."""
+    decision = str(screening.decision)
+    if decision not in ("alert", "strong"):
+        return
+    client: Client = screening.client
+    aml_case_open(
+        client=client,
+        source=AmlCase.Source.SCREENING,
+        reference=f"screening:{_screening_reference(screening)}",
+        summary=f"Screening {decision}: {_screening_summary(screening)}",
+        freezes=decision == "strong",
+        details={"screening_id": screening.pk, "decision": decision},
+    )
+
+
+def _screening_reference(screening: Any) -> str:
+    """The same hit found again (a nightly re-screen) is the same cause, not a new case."""
+    keys = getattr(screening, "matched_entity_keys", None)
+    if callable(keys):
+        found = sorted(str(k) for k in keys())
+        if found:
+            return ",".join(found)[:90]
+    return str(screening.pk)
+
+
+def _screening_summary(screening: Any) -> str:
+    summary = getattr(screening, "summary", None)
+    return str(summary() if callable(summary) else summary or f"result #{screening.pk}")
 
 
 def provider_review(
@@ -35,4 +90,46 @@ def provider_review(
 ) -> None:
     """A KYC provider's verdict, mapped onto our case states (state is one of
     kyc.models.CaseState's values). aml_labels (SANCTIONS, PEP, ...) open an AML case."""
-    log.info("kyc: %s says %s for client %s", provider, state, getattr(client, "pk", None))
+    labels = sorted(set(aml_labels) & PROVIDER_AML_LABELS)
+    if labels:
+        aml_case_open(
+            client=client,
+            source=AmlCase.Source.PROVIDER,
+            reference=f"{provider}:{','.join(labels)}",
+            summary=f"{provider} flagged {', '.join(labels)}",
+            freezes=bool(FREEZING_LABELS & set(labels)),
+            details={"provider": provider, "labels": labels, "event_id": event_id},
+        )
+    case = case_for_client(client=client)
+    target = state
+    note = f"{provider}: {state}" + (f" ({', '.join(reasons)})" if reasons else "")
+    if (
+        state == CaseState.APPROVED
+        and AmlCase.objects.filter(client=client, status=AmlCase.Status.OPEN).exists()
+    ):
+        # The provider is satisfied, our own screening is not: compliance decides.
+        target = CaseState.SCREENING_HOLD
+        note += "; an AML case is open, so the case waits for compliance"
+    elif state == CaseState.REJECTED and labels:
+        # A rejection for sanctions, PEP or the like is the MLRO's to confirm, not the
+        # provider's: the AML case decides (and rejects, if confirmed).
+        target = CaseState.SCREENING_HOLD
+        note += "; held for the AML case"
+    try:
+        case_move(
+            case=case,
+            to=target,
+            source=CaseTransition.Source.PROVIDER,
+            reason=Reason.PROVIDER if target != CaseState.APPROVED else Reason.DOCUMENTS_OK,
+            note=note,
+            level=max(case.level, 1) if target == CaseState.APPROVED else None,
+            client_message=client_message
+            if target in (CaseState.RESUBMIT, CaseState.REJECTED)
+            else "",
+        )
+    except KycError as exc:
+        # A late or out-of-turn verdict (say, "pending" after we approved): recorded by the
+        # provider app as processed, and left to staff rather than forced onto the case.
+        log.warning(
+            "kyc: %s event %s for client %s not applied: %s", provider, event_id, client.pk, exc
+        )

@@ -28,6 +28,8 @@ MATRIX: dict[str, set[str]] = {
     "clients:client-list": ALL_STAFF,
     "clients:client-detail": ALL_STAFF - {R.SALES_AGENT},  # an agent: only their own clients
     "kyc:queue": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
+    "kyc:case": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
+    "kyc:funnel": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "wallets:payments": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "wallets:ledger-accounts": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "wallets:ledger-account": {R.ADMIN, R.FINANCE, R.AUDITOR},
@@ -133,6 +135,10 @@ def _path(name: str, route: str, some_client_pk: int, trader: User | None = None
         pk = make_staff(R.SUPPORT).pk
     elif name.startswith("wallets:"):
         pk = _wallet_objects(some_client_pk).get(name, some_client_pk)
+    elif name == "kyc:case":
+        from kyc.services import case_for_client
+
+        pk = case_for_client(client=Client.objects.get(pk=some_client_pk)).pk
     else:
         pk = some_client_pk
     if name == "wallets:statement":

@@ -86,6 +86,11 @@ class Conversion:
 
 
 def wallet_convert(*, client: Client, token: str, actor: User) -> Conversion:
+    from kyc.policy import kyc_may  # kyc reads the ledger too: imported when used
+
+    verdict = kyc_may(client=client, action="convert")
+    if not verdict.allowed:
+        raise ConversionError(verdict.reason)
     key, quote = conversion_quote_read(client=client, token=token)
     try:
         posting = ledger_convert(

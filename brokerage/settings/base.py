@@ -19,6 +19,8 @@ from brokerage.paths import BASE_DIR, VAR_DIR
 
 BROKER_NAME = env_str("BROKER_NAME", "Meridian Markets")
 BASE_CURRENCY = env_str("BASE_CURRENCY", "USD")
+# Where e-mails point people back to (the public address of this site).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 DEBUG = False
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
@@ -299,3 +301,8 @@ LOGGING = {
         "pgtrigger": {"level": "WARNING"},
     },
 }
+
+# What a client may do at each verification level (kyc/policy.py has the defaults and the
+# format); a brokerage overrides single actions here, e.g.
+# {"deposit": {"limit": "5000", "limit_currency": "EUR"}}.
+KYC_POLICY: dict[str, dict[str, object]] = {}

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, When
 
+from clients.models import Client
 from wallets.ledger.services import from_minor
 from wallets.models import Entry, Journal, LedgerAccount
 
@@ -226,3 +227,51 @@ def journal_list(*, kind: str = "", client_id: int | None = None) -> QuerySet[Jo
     if client_id:
         journals = journals.filter(entries__account__client_id=client_id).distinct()
     return journals
+
+
+# The house accounts money comes in through: a posted credit to a client's wallet in a
+# journal that debits one of these is a deposit.
+DEPOSIT_SOURCES = (LedgerAccount.Kind.PSP_CLEARING, LedgerAccount.Kind.DEPOSIT_SUSPENSE)
+
+
+def client_deposit_totals(*, client: Client) -> dict[str, Decimal]:
+    """What a client has deposited in total, per currency (net of reversed deposits: a
+    reversal debits the wallet back through the same house account)."""
+    pk = client.pk
+    deposit_journals = Entry.objects.filter(
+        direction="D", phase="posted", account__kind__in=DEPOSIT_SOURCES
+    ).values("journal_id")
+    credits = (
+        Entry.objects.filter(
+            account__client_id=pk,
+            account__kind=LedgerAccount.Kind.WALLET,
+            phase="posted",
+            journal_id__in=deposit_journals,
+        )
+        .values("currency_id")
+        .annotate(
+            net=Sum(
+                Case(
+                    When(direction="C", then=F("amount")),
+                    default=-F("amount"),
+                    output_field=IntegerField(),
+                )
+            )
+        )
+    )
+    reversals = (
+        Entry.objects.filter(
+            account__client_id=pk,
+            account__kind=LedgerAccount.Kind.WALLET,
+            phase="posted",
+            direction="D",
+            journal__kind=Journal.Kind.REVERSAL,
+            journal__reverses_id__in=deposit_journals,
+        )
+        .values("currency_id")
+        .annotate(net=Sum("amount"))
+    )
+    totals: dict[str, int] = {row["currency_id"]: row["net"] or 0 for row in credits}
+    for row in reversals:
+        totals[row["currency_id"]] = totals.get(row["currency_id"], 0) - (row["net"] or 0)
+    return {code: from_minor(max(minor, 0), code) for code, minor in totals.items()}

@@ -29,6 +29,8 @@ from brokerage.roles import (
 )
 from clients.models import Client
 from clients.services import client_register
+from kyc import services as kyc_services
+from kyc.models import CaseTransition, KycCase
 from partners.models import Partner
 from partners.services import partner_register
 from wallets.ledger.services import (
@@ -162,6 +164,10 @@ def _verified_user(email: str, first: str, last: str, *, staff: bool = False) ->
     return user
 
 
+def hours(n: int) -> timedelta:
+    return timedelta(hours=n)
+
+
 class Command(BaseCommand):
     help = "Create the demo brokerage Meridian Markets (idempotent: run it twice, same data)."
 
@@ -176,6 +182,7 @@ class Command(BaseCommand):
             self._partners()
             self._traders()
             self._money()
+            self._kyc()
         if not options["quiet_logins"]:
             self._print_logins(secrets)
 
@@ -255,6 +262,64 @@ class Command(BaseCommand):
             if i % 6 == 0:
                 self._convert(client, "USDT", "USD", Decimal("250"), key=f"seed:{email}:fx2")
         self._adjustments(clients)
+
+    def _kyc(self) -> None:
+        """A verification case per trader, at every stage (DEMO.md): funded traders were
+        approved (most at level 2), the unfunded ones wait at each step, one was rejected with
+        a reason and one must upload again. Made once: an existing case is left alone."""
+        officer = User.objects.get(email="compliance@meridian.test")
+        for i, client in enumerate(self._demo_clients()):
+            if KycCase.objects.filter(client=client).exists():
+                continue
+            joined = client.created_at
+            if i % 4 != 3:  # funded: verified within a day or two of signing up
+                level = 1 if i % 5 == 1 else 2
+                steps = [
+                    ("docs_requested", "submitted", "client", None, "", hours(2 + i % 5)),
+                    ("submitted", "approved", "staff", officer, "documents_ok", hours(6 + i % 30)),
+                ]
+            elif i % 16 == 3:
+                level, steps = 0, []  # registered only
+            elif i % 16 == 7:
+                level = 0
+                steps = [("docs_requested", "submitted", "client", None, "", hours(3))]
+            elif i % 16 == 11:
+                level = 0
+                steps = [
+                    ("docs_requested", "submitted", "client", None, "", hours(1)),
+                    ("submitted", "resubmit", "staff", officer, "document_unreadable", hours(20)),
+                ]
+            else:
+                level = 0
+                steps = [
+                    ("docs_requested", "submitted", "client", None, "", hours(1)),
+                    ("submitted", "rejected", "staff", officer, "name_mismatch", hours(30)),
+                ]
+            state = steps[-1][1] if steps else "docs_requested"
+            last_at = joined + sum((step[5] for step in steps), timedelta())
+            case = KycCase.objects.create(
+                client=client,
+                state=state,
+                level=level,
+                opened_at=joined,
+                state_since=last_at,
+                approved_at=last_at if state == "approved" else None,
+                client_message=kyc_services.CLIENT_MESSAGES[state],
+            )
+            at = joined
+            for from_state, to_state, source, actor, reason, after in steps:
+                at += after
+                CaseTransition.objects.create(
+                    case=case,
+                    from_state=from_state,
+                    to_state=to_state,
+                    source=source,
+                    actor=actor or (client.user if source == "client" else None),
+                    reason=reason,
+                    note="Demo data." if actor else "",
+                    level=level if to_state == "approved" else 0,
+                    created_at=at,
+                )
 
     def _demo_clients(self) -> list[Client]:
         by_email = {
