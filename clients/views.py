@@ -9,6 +9,7 @@ from brokerage.http import AuthedHttpRequest
 from brokerage.permissions import backoffice_view, portal_view
 from clients.models import Client
 from clients.selectors import client_get_for_user, client_list_for_user
+from kyc.selectors import kyc_summary
 from wallets.selectors import recent_statement_rows, wallet_overview
 
 
@@ -49,4 +50,8 @@ def client_list(request: AuthedHttpRequest) -> HttpResponse:
 @backoffice_view("view_clients")
 def client_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     client = client_get_for_user(user=request.user, pk=pk)
-    return render(request, "clients/client_detail.html", {"client": client})
+    return render(
+        request,
+        "clients/client_detail.html",
+        {"client": client, "kyc": kyc_summary(client=client)},
+    )

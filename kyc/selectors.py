@@ -136,3 +136,20 @@ def kyc_funnel(*, since_days: int = 90) -> Funnel:
         approvals_measured=len(hours),
         since_days=since_days,
     )
+
+
+@dataclass(frozen=True)
+class KycSummary:
+    case: KycCase | None
+    open_aml: int
+    frozen: bool
+
+
+def kyc_summary(*, client: Client) -> KycSummary:
+    """The client 360 view's line on verification and AML."""
+    open_aml = AmlCase.objects.filter(client=client, status=AmlCase.Status.OPEN)
+    return KycSummary(
+        case=KycCase.objects.filter(client=client).first(),
+        open_aml=open_aml.count(),
+        frozen=open_aml.filter(freezes=True).exists(),
+    )
