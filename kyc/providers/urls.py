@@ -11,3 +11,6 @@ urlpatterns: list[URLPattern] = [
     path(f"webhooks/{name}/", views.webhook, {"provider": name}, name=f"webhook-{name}")
     for name in provider_names()
 ]
+urlpatterns += [
+    path("backoffice/kyc/provider-events/", views.events, name="events"),
+]

@@ -2,12 +2,17 @@ from __future__ import annotations
 
 import logging
 
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from brokerage.permissions import backoffice_view
+from kyc.providers import selectors
 from kyc.providers.base import WebhookError
-from kyc.providers.registry import UnknownProvider, provider_get
+from kyc.providers.models import WebhookEvent
+from kyc.providers.registry import UnknownProvider, provider_get, provider_names
 from kyc.providers.services import webhook_event_record
 
 log = logging.getLogger(__name__)
@@ -30,3 +35,30 @@ def webhook(request: HttpRequest, provider: str) -> HttpResponse:
         log.warning("kyc providers: %s webhook refused (%s): %s", provider, exc.status, exc.message)
         return JsonResponse({"ok": False, "error": exc.message}, status=exc.status)
     return JsonResponse({"ok": True, "duplicate": not created})
+
+
+PAGE_SIZE = 50
+
+
+@backoffice_view("view_kyc")
+def events(request: HttpRequest) -> HttpResponse:
+    """What the KYC providers told us lately, and what became of it."""
+    provider = request.GET.get("provider", "")
+    if provider not in provider_names():
+        provider = ""
+    outcome = request.GET.get("outcome", "")
+    if outcome not in WebhookEvent.Outcome.values:
+        outcome = ""
+    items = selectors.webhook_event_list(provider=provider, outcome=outcome)
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "kyc_providers/events.html",
+        {
+            "page": page,
+            "provider": provider,
+            "providers": provider_names(),
+            "outcome": outcome,
+            "outcomes": WebhookEvent.Outcome.choices,
+        },
+    )
