@@ -184,6 +184,12 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": 300.0,
         "options": {"queue": "default", "expires": 290},
     },
+    # Applicants without a verdict and without news for a day: ask the provider.
+    "kyc-provider-stuck-applicants": {
+        "task": "kyc.providers.tasks.refresh_stuck_applicants",
+        "schedule": crontab(minute=40),
+        "options": {"queue": "default", "expires": 3000},
+    },
     "ledger-check-nightly": {
         "task": "wallets.tasks.ledger_check",
         "schedule": crontab(hour=2, minute=15),

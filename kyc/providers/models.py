@@ -26,6 +26,7 @@ class ProviderApplicant(models.Model):
     applicant_id = models.CharField(max_length=128, blank=True)
     level_name = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
     # The high-water mark of processed events: an event created before it is stale.
     last_event_at = models.DateTimeField(null=True, blank=True)
     last_state = models.CharField(max_length=32, blank=True)

@@ -49,9 +49,15 @@ def webhook_event_record(
 def _enqueue_on_commit(event_id: int) -> None:
     from kyc.providers.tasks import process_webhook_event
 
-    transaction.on_commit(
-        lambda: process_webhook_event.apply_async(args=[event_id], queue="default")
-    )
+    def enqueue() -> None:
+        # The event is stored: a broker hiccup must not turn the answer into a 500 (and
+        # a redelivery would be a duplicate, enqueueing nothing). The sweeper picks it up.
+        try:
+            process_webhook_event.apply_async(args=[event_id], queue="default")
+        except Exception:
+            log.exception("kyc providers: event %s stored but not enqueued", event_id)
+
+    transaction.on_commit(enqueue)
 
 
 def webhook_event_process(*, event_id: int) -> WebhookEvent | None:
@@ -128,7 +134,7 @@ def _process(event_id: int) -> WebhookEvent | None:
     ):
         applicant.last_event_at = envelope.occurred_at
     applicant.last_state = review.state
-    applicant.save(update_fields=["last_event_at", "last_state"])
+    applicant.save(update_fields=["last_event_at", "last_state", "updated_at"])
     return _finish(event, Outcome.PROCESSED, state=review.state)
 
 
@@ -214,27 +220,44 @@ def provider_applicant_refresh(*, applicant_id: int) -> Review | None:
     applicant = ProviderApplicant.objects.get(pk=applicant_id)
     provider = provider_get(applicant.provider)
     review = provider.fetch_status(applicant=applicant)  # network: outside any transaction
-    if review is None:
-        return None
     with transaction.atomic():
         locked = (
             ProviderApplicant.objects.select_for_update()
             .select_related("client")
             .get(pk=applicant_id)
         )
-        if locked.last_state == review.state:
-            return review
-        hooks.provider_review(
-            client=locked.client,
-            provider=provider.name,
-            state=review.state,
-            reasons=list(review.reasons),
-            aml_labels=list(review.aml_labels),
-            client_message=review.client_message,
-            event_id=None,
-        )
-        ProviderApplicant.objects.filter(pk=locked.pk).update(last_state=review.state)
+        if review is not None and review.state != locked.last_state:
+            hooks.provider_review(
+                client=locked.client,
+                provider=provider.name,
+                state=review.state,
+                reasons=list(review.reasons),
+                aml_labels=list(review.aml_labels),
+                client_message=review.client_message,
+                event_id=None,
+            )
+            locked.last_state = review.state
+        # Heard from the provider: the stuck-applicant sweep leaves it alone for a while.
+        locked.save(update_fields=["last_state", "updated_at"])
     return review
+
+
+def provider_applicants_refresh_stuck(
+    *, quiet_for: timedelta = timedelta(days=1), give_up_after: timedelta = timedelta(days=30)
+) -> int:
+    """Enqueue a status fetch for applicants without a final verdict and without news for
+    `quiet_for` (a webhook lost for good after the provider's last retry). Sessions older
+    than `give_up_after` were abandoned; they are not polled for ever."""
+    now = timezone.now()
+    ids = list(
+        ProviderApplicant.objects.exclude(last_state__in=FINAL_STATES)
+        .filter(updated_at__lt=now - quiet_for, created_at__gt=now - give_up_after)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:1000]
+    )
+    for applicant_id in ids:
+        _enqueue_refresh(applicant_id)
+    return len(ids)
 
 
 def _enqueue_refresh(applicant_id: int) -> None:

@@ -36,3 +36,8 @@ def refresh_applicant(applicant_id: int) -> None:
 @shared_task(name="kyc.providers.tasks.requeue_pending_events", ignore_result=True)
 def requeue_pending_events() -> int:
     return services.webhook_events_requeue()
+
+
+@shared_task(name="kyc.providers.tasks.refresh_stuck_applicants", ignore_result=True)
+def refresh_stuck_applicants() -> int:
+    return services.provider_applicants_refresh_stuck()

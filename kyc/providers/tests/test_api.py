@@ -318,3 +318,56 @@ def test_a_third_provider_is_one_new_module(tmp_path, monkeypatch):
         sys.modules.pop("kyc.providers.backends.acmeid", None)
         monkeypatch.undo()
         registry.provider_classes.cache_clear()
+
+
+def test_stuck_applicants_are_polled_but_not_final_or_abandoned_ones(kyc_client, queue):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+
+    def applicant(state: str, *, quiet_days: float, age_days: float) -> ProviderApplicant:
+        made = ProviderApplicant.objects.create(provider="sumsub", client=kyc_client)
+        ProviderApplicant.objects.filter(pk=made.pk).update(
+            last_state=state,
+            updated_at=now - timedelta(days=quiet_days),
+            created_at=now - timedelta(days=age_days),
+        )
+        return made
+
+    stuck = applicant("submitted", quiet_days=2, age_days=3)
+    never_heard = applicant("", quiet_days=2, age_days=2)
+    applicant("approved", quiet_days=2, age_days=3)
+    applicant("under_review", quiet_days=0.5, age_days=3)
+    applicant("docs_requested", quiet_days=40, age_days=40)
+
+    assert services.provider_applicants_refresh_stuck() == 2
+    assert queue == [
+        ("kyc.providers.tasks.refresh_applicant", [stuck.pk], "default"),
+        ("kyc.providers.tasks.refresh_applicant", [never_heard.pk], "default"),
+    ]
+
+
+def test_a_refresh_with_no_news_still_quiets_the_applicant(shufti_applicant, reviews, use_provider):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = timezone.now() - timedelta(days=3)
+    ProviderApplicant.objects.filter(pk=shufti_applicant.pk).update(
+        last_state="submitted", updated_at=old
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return shufti_answer(
+            fakes.shufti_payload(reference=shufti_applicant.external_id, event="request.received")
+        )
+
+    use_provider(mocked(shuftipro.ShuftiPro, handler))
+
+    services.provider_applicant_refresh(applicant_id=shufti_applicant.pk)
+
+    assert reviews.calls == []
+    shufti_applicant.refresh_from_db()
+    assert shufti_applicant.updated_at > old
