@@ -135,6 +135,11 @@ class Provider(abc.ABC):
             )
         return self._http
 
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
     def base_url(self) -> str:
         raise NotImplementedError
 

@@ -208,7 +208,10 @@ def provider_verification_start(*, client: Client, provider_name: str) -> Start:
         )
     if applicant is None:
         applicant = ProviderApplicant.objects.create(provider=provider.name, client=client)
-    start = provider.start_verification(client=client, applicant=applicant)
+    try:
+        start = provider.start_verification(client=client, applicant=applicant)
+    finally:
+        provider.close()
     if start.level_name and start.level_name != applicant.level_name:
         ProviderApplicant.objects.filter(pk=applicant.pk).update(level_name=start.level_name)
     return start
@@ -219,7 +222,10 @@ def provider_applicant_refresh(*, applicant_id: int) -> Review | None:
     "something changed") and report it to the case if it differs from the last one."""
     applicant = ProviderApplicant.objects.get(pk=applicant_id)
     provider = provider_get(applicant.provider)
-    review = provider.fetch_status(applicant=applicant)  # network: outside any transaction
+    try:
+        review = provider.fetch_status(applicant=applicant)  # network: outside any transaction
+    finally:
+        provider.close()
     with transaction.atomic():
         locked = (
             ProviderApplicant.objects.select_for_update()

@@ -35,8 +35,10 @@ def mocked(cls: type[Provider], handler: Handler) -> Provider:
 
 @pytest.fixture
 def use_provider(monkeypatch):
-    def install(provider: Provider) -> None:
-        monkeypatch.setattr(services, "provider_get", lambda name: provider)
+    """services.provider_get hands out fresh mocked instances (each is closed after use)."""
+
+    def install(cls: type[Provider], handler: Handler) -> None:
+        monkeypatch.setattr(services, "provider_get", lambda name: mocked(cls, handler))
 
     return install
 
@@ -78,7 +80,7 @@ def test_sumsub_start_sends_a_signed_request_and_returns_an_sdk_token(
         seen.append(request)
         return httpx.Response(200, json={"token": "_act-sbx-jwt-token", "userId": "4f1c2e"})
 
-    use_provider(mocked(sumsub.Sumsub, handler))
+    use_provider(sumsub.Sumsub, handler)
     ProviderApplicant.objects.create(provider="sumsub", client=kyc_client, external_id="4f1c2e")
 
     start = services.provider_verification_start(client=kyc_client, provider_name="sumsub")
@@ -113,7 +115,7 @@ def test_sumsub_reuses_the_clients_reference_across_attempts(kyc_client, use_pro
         users.append(json.loads(request.content)["userId"])
         return httpx.Response(200, json={"token": "t", "userId": users[-1]})
 
-    use_provider(mocked(sumsub.Sumsub, handler))
+    use_provider(sumsub.Sumsub, handler)
 
     first = services.provider_verification_start(client=kyc_client, provider_name="sumsub")
     second = services.provider_verification_start(client=kyc_client, provider_name="sumsub")
@@ -127,7 +129,7 @@ def test_sumsub_api_errors_are_raised_with_the_answer(kyc_client, use_provider):
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(401, json={"description": "App token is invalid", "code": 401})
 
-    use_provider(mocked(sumsub.Sumsub, handler))
+    use_provider(sumsub.Sumsub, handler)
 
     with pytest.raises(ProviderAPIError, match="answered 401: .*App token is invalid"):
         services.provider_verification_start(client=kyc_client, provider_name="sumsub")
@@ -196,7 +198,7 @@ def test_shufti_start_returns_the_verification_url_with_a_fresh_reference_each_t
             }
         )
 
-    use_provider(mocked(shuftipro.ShuftiPro, handler))
+    use_provider(shuftipro.ShuftiPro, handler)
 
     first = services.provider_verification_start(client=kyc_client, provider_name="shuftipro")
     second = services.provider_verification_start(client=kyc_client, provider_name="shuftipro")
@@ -222,7 +224,7 @@ def test_shufti_answer_without_a_valid_signature_is_refused(kyc_client, use_prov
             signed=False,
         )
 
-    use_provider(mocked(shuftipro.ShuftiPro, handler))
+    use_provider(shuftipro.ShuftiPro, handler)
 
     with pytest.raises(ProviderAPIError, match="without a valid Signature"):
         services.provider_verification_start(client=kyc_client, provider_name="shuftipro")
@@ -257,7 +259,7 @@ def test_refresh_reports_a_new_state_once(shufti_applicant, reviews, use_provide
             )
         )
 
-    use_provider(mocked(shuftipro.ShuftiPro, handler))
+    use_provider(shuftipro.ShuftiPro, handler)
 
     services.provider_applicant_refresh(applicant_id=shufti_applicant.pk)
     services.provider_applicant_refresh(applicant_id=shufti_applicant.pk)
@@ -364,7 +366,7 @@ def test_a_refresh_with_no_news_still_quiets_the_applicant(shufti_applicant, rev
             fakes.shufti_payload(reference=shufti_applicant.external_id, event="request.received")
         )
 
-    use_provider(mocked(shuftipro.ShuftiPro, handler))
+    use_provider(shuftipro.ShuftiPro, handler)
 
     services.provider_applicant_refresh(applicant_id=shufti_applicant.pk)
 
