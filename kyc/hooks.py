@@ -18,7 +18,15 @@ from kyc.services import aml_case_open, case_for_client, case_move
 log = logging.getLogger(__name__)
 
 # A provider's labels that open an AML case; the first freezes the account meanwhile.
-PROVIDER_AML_LABELS = {"SANCTIONS", "PEP", "ADVERSE_MEDIA", "CRIMINAL", "COMPROMISED_PERSONS"}
+# BACKGROUND_CHECKS: Shufti Pro's failed background (AML) check, which names no list.
+PROVIDER_AML_LABELS = {
+    "SANCTIONS",
+    "PEP",
+    "ADVERSE_MEDIA",
+    "CRIMINAL",
+    "COMPROMISED_PERSONS",
+    "BACKGROUND_CHECKS",
+}
 FREEZING_LABELS = {"SANCTIONS"}
 
 # A client's upload moves the case on from these states.

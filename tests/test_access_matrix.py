@@ -30,6 +30,7 @@ MATRIX: dict[str, set[str]] = {
     "kyc:queue": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "kyc:case": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "kyc:funnel": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
+    "kyc_providers:events": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "wallets:payments": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "wallets:ledger-accounts": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "wallets:ledger-account": {R.ADMIN, R.FINANCE, R.AUDITOR},

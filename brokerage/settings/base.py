@@ -9,6 +9,7 @@ from brokerage import devservices
 from brokerage.celery import QUEUES
 from brokerage.env import (
     env_bool,
+    env_choice,
     env_database,
     env_int,
     env_list,
@@ -151,6 +152,7 @@ CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "brokerage.tasks.*": {"queue": "default"},
+    "kyc.providers.tasks.*": {"queue": "default"},
 }
 # Several deployments (or a test run beside make run) may share one Redis: each keeps its
 # queues under its own key prefix, so no worker takes another's tasks.
@@ -178,6 +180,18 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": 60.0,
         "options": {"queue": "default", "expires": 55},
     },
+    # Webhook events whose processing task was lost (a worker died before it ran).
+    "kyc-provider-events-requeue": {
+        "task": "kyc.providers.tasks.requeue_pending_events",
+        "schedule": 300.0,
+        "options": {"queue": "default", "expires": 290},
+    },
+    # Applicants without a verdict and without news for a day: ask the provider.
+    "kyc-provider-stuck-applicants": {
+        "task": "kyc.providers.tasks.refresh_stuck_applicants",
+        "schedule": crontab(minute=40),
+        "options": {"queue": "default", "expires": 3000},
+    },
     "ledger-check-nightly": {
         "task": "wallets.tasks.ledger_check",
         "schedule": crontab(hour=2, minute=15),
@@ -187,6 +201,23 @@ CELERY_BEAT_SCHEDULE |= {
 CELERY_TIMEZONE = "UTC"
 # How old the last worker heartbeat may be before /healthz says the worker is down.
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 90, minimum=31)
+
+# --- KYC providers (kyc/providers/) ------------------------------------------------------------
+# Unset secrets leave that provider's webhook answering 503 (Sumsub and Shufti then retry).
+SUMSUB_BASE_URL = env_str("SUMSUB_BASE_URL", "https://api.sumsub.com")
+SUMSUB_APP_TOKEN = env_str("SUMSUB_APP_TOKEN", "")
+SUMSUB_SECRET_KEY = env_str("SUMSUB_SECRET_KEY", "")
+SUMSUB_WEBHOOK_SECRET = env_str("SUMSUB_WEBHOOK_SECRET", "")
+SUMSUB_LEVEL_NAME = env_str("SUMSUB_LEVEL_NAME", "basic-kyc-level")
+SHUFTIPRO_BASE_URL = env_str("SHUFTIPRO_BASE_URL", "https://api.shuftipro.com")
+SHUFTIPRO_CLIENT_ID = env_str("SHUFTIPRO_CLIENT_ID", "")
+SHUFTIPRO_SECRET_KEY = env_str("SHUFTIPRO_SECRET_KEY", "")
+SHUFTIPRO_CALLBACK_URL = env_str("SHUFTIPRO_CALLBACK_URL", "")
+# hashed-secret: sha256(body + sha256(secret)), Shufti's current scheme; plain-secret: older.
+SHUFTIPRO_SIGNATURE_SCHEME = env_choice(
+    "SHUFTIPRO_SIGNATURE_SCHEME", ("hashed-secret", "plain-secret"), "hashed-secret"
+)
+KYC_PROVIDER_HTTP_TIMEOUT = env_int("KYC_PROVIDER_HTTP_TIMEOUT", 20, minimum=1, maximum=120)
 
 # --- Accounts: django-allauth, MFA, axes ----------------------------------------------------
 AUTHENTICATION_BACKENDS = [
