@@ -1,12 +1,13 @@
 """The private storage of KYC documents: outside MEDIA_ROOT and STATIC_ROOT, with no URL.
 
-A callable (not an instance) on the FileField, so the directory is read from settings when
-a file is saved: tests point KYC_STORAGE_DIR at a temporary directory, and the migration
+The directory is read from settings at each use (not once at import), so tests can point
+KYC_STORAGE_DIR at a temporary directory; the FileField names a callable, so the migration
 does not record a machine's path.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 
 from django.conf import settings
@@ -14,6 +15,14 @@ from django.core.files.storage import FileSystemStorage
 
 
 class PrivateStorage(FileSystemStorage):
+    @property  # type: ignore[override]
+    def base_location(self) -> str:
+        return str(settings.KYC_STORAGE_DIR)
+
+    @property  # type: ignore[override]
+    def location(self) -> str:
+        return os.path.abspath(self.base_location)
+
     def url(self, name: str | None) -> str:
         # Nothing under this storage has a public address; files go out through the
         # permission-checked views only.
@@ -21,7 +30,7 @@ class PrivateStorage(FileSystemStorage):
 
 
 def private_storage() -> PrivateStorage:
-    return PrivateStorage(location=settings.KYC_STORAGE_DIR, base_url=None)
+    return PrivateStorage()
 
 
 def random_name(instance: object, filename: str) -> str:

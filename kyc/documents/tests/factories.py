@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import ExifTags, Image, ImageDraw, ImageFont
 from pypdf import PdfWriter
-from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
 
 from kyc.documents.models import Document
 from tests.factories import ClientFactory
@@ -64,7 +64,19 @@ def pdf_bytes(
     writer = PdfWriter()
     writer.add_blank_page(width=595, height=842)
     if javascript:
-        writer.add_js("app.alert('hello');")
+        # A document-level script in the /Names tree, as Acrobat writes one.
+        script = DictionaryObject(
+            {
+                NameObject("/S"): NameObject("/JavaScript"),
+                NameObject("/JS"): TextStringObject("app.alert('hello');"),
+            }
+        )
+        tree = DictionaryObject(
+            {NameObject("/Names"): ArrayObject([TextStringObject("x"), writer._add_object(script)])}
+        )
+        writer.root_object[NameObject("/Names")] = DictionaryObject(
+            {NameObject("/JavaScript"): tree}
+        )
     if attachment:
         writer.add_attachment("payload.exe", b"MZ not really")
     if open_action:
