@@ -28,6 +28,9 @@ MATRIX: dict[str, set[str]] = {
     "clients:client-list": ALL_STAFF,
     "clients:client-detail": ALL_STAFF - {R.SALES_AGENT},  # an agent: only their own clients
     "kyc:queue": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
+    "kyc_documents:client-documents": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
+    "kyc_documents:document": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
+    "kyc_documents:file": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "wallets:payments": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "wallets:ledger-accounts": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "wallets:ledger-account": {R.ADMIN, R.FINANCE, R.AUDITOR},
@@ -53,6 +56,8 @@ MATRIX: dict[str, set[str]] = {
     # trader's room
     "clients:portal-home": {"trader"},
     "kyc:verification": {"trader"},
+    "kyc_documents:portal-documents": {"trader"},
+    "kyc_documents:portal-file": {"trader"},  # their own document; another's is a 404
     "wallets:wallet-list": {"trader"},
     "wallets:statement": {"trader"},  # their own wallet's; another's is a 404 (wallets tests)
     "wallets:convert": {"trader"},
@@ -133,6 +138,16 @@ def _path(name: str, route: str, some_client_pk: int, trader: User | None = None
         pk = make_staff(R.SUPPORT).pk
     elif name.startswith("wallets:"):
         pk = _wallet_objects(some_client_pk).get(name, some_client_pk)
+    elif name in ("kyc_documents:document", "kyc_documents:file"):
+        from kyc.documents.tests.factories import DocumentFactory
+
+        pk = DocumentFactory(client_id=some_client_pk).pk
+    elif name == "kyc_documents:portal-file":
+        from kyc.documents.tests.factories import DocumentFactory
+
+        # The trader's own document: the only one they may open.
+        assert trader is not None
+        pk = DocumentFactory(client=trader.client).pk
     else:
         pk = some_client_pk
     if name == "wallets:statement":
