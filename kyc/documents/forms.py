@@ -53,3 +53,13 @@ class DocumentUploadForm(forms.Form):
                 "This document has expired; please upload one that is still valid."
             )
         return expires_on
+
+
+class DocumentReviewForm(forms.Form):
+    note = forms.CharField(
+        label="Reason or note",
+        required=False,
+        max_length=1000,
+        help_text="Needed to reject: the client reads it, so say what to send instead.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -14,6 +14,7 @@ from brokerage.models import User
 from clients.models import Client
 from kyc import hooks
 from kyc.documents import ocr
+from kyc.documents.exceptions import DocumentError
 from kyc.documents.models import Document, DocumentAccess
 from kyc.documents.selectors import document_expiring_list
 from kyc.documents.uploads import sanitise
@@ -155,3 +156,32 @@ def document_expiry_reminders_send(*, today: dt.date | None = None) -> int:
             continue
         sent += 1
     return sent
+
+
+def document_review(*, document: Document, actor: User, decision: str, note: str = "") -> Document:
+    """Accept or reject an uploaded document. A rejection needs a reason (the client reads
+    it). Accepting supersedes the earlier accepted document of the same kind and side. The
+    decision is claimed with a conditional UPDATE, so two reviewers can't both decide."""
+    if decision not in (Document.Status.ACCEPTED, Document.Status.REJECTED):
+        raise DocumentError("Choose to accept or reject the document.", field="decision")
+    note = note.strip()
+    if decision == Document.Status.REJECTED and not note:
+        raise DocumentError(
+            "Say why the document is rejected; the client reads this to send a better one.",
+            field="note",
+        )
+    with transaction.atomic():
+        claimed = Document.objects.filter(pk=document.pk, status=Document.Status.UPLOADED).update(
+            status=decision, reviewed_by=actor, reviewed_at=timezone.now(), review_note=note
+        )
+        if not claimed:
+            raise DocumentError("This document was already reviewed or replaced.")
+        if decision == Document.Status.ACCEPTED:
+            Document.objects.filter(
+                client_id=document.client_id,
+                kind=document.kind,
+                side=document.side,
+                status=Document.Status.ACCEPTED,
+            ).exclude(pk=document.pk).update(status=Document.Status.SUPERSEDED)
+    document.refresh_from_db()
+    return document

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.vary import vary_on_headers
@@ -11,7 +12,7 @@ from brokerage.permissions import backoffice_view, portal_view
 from clients.selectors import client_get_for_user
 from kyc.documents import selectors, services
 from kyc.documents.exceptions import DocumentError
-from kyc.documents.forms import DocumentUploadForm
+from kyc.documents.forms import DocumentReviewForm, DocumentUploadForm
 from kyc.documents.models import Document, DocumentAccess
 
 
@@ -96,6 +97,28 @@ def client_documents(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @backoffice_view("view_kyc")
 def document_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     document = selectors.document_get_for_staff(user=request.user, pk=pk)
+    can_review = request.user.has_perm("brokerage.change_kyc")
+    form = DocumentReviewForm(request.POST or None)
+    if request.method == "POST":
+        if not can_review:
+            raise PermissionDenied("Only compliance may accept or reject documents.")
+        if form.is_valid():
+            try:
+                document = services.document_review(
+                    document=document,
+                    actor=request.user,
+                    decision=request.POST.get("decision", ""),
+                    note=form.cleaned_data["note"],
+                )
+            except DocumentError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    f"{document.get_kind_display()} #{document.pk}: "
+                    f"{document.get_status_display().lower()}.",
+                )
+                return redirect("kyc_documents:document", pk=document.pk)
     fields = document.mrz_fields or {}
     rows = [
         ("Surname", fields.get("surname")),
@@ -117,6 +140,8 @@ def document_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             "mrz_lines": fields.get("lines", []),
             "failed_checks": [name for name, ok in (document.mrz_checks or {}).items() if not ok],
             "accesses": selectors.document_access_list(document=document)[:20],
+            "form": form,
+            "can_review": can_review and document.status == Document.Status.UPLOADED,
         },
     )
 

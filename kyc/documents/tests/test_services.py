@@ -10,13 +10,14 @@ from django.conf import settings
 from django.core import mail
 from django.db import transaction
 
+from brokerage import roles
 from kyc.documents import services
-from kyc.documents.exceptions import UploadRefused
+from kyc.documents.exceptions import DocumentError, UploadRefused
 from kyc.documents.models import Document, DocumentAccess
 from kyc.documents.selectors import document_expiring_list
 from kyc.documents.tests.conftest import stored_files
 from kyc.documents.tests.factories import DocumentFactory, jpeg_bytes, pdf_bytes, upload
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -190,3 +191,46 @@ def test_the_reminder_task_runs_daily_on_the_default_queue():
     assert entry["options"]["queue"] == "default"
     assert entry["schedule"].hour == {7} and entry["schedule"].minute == {0}
     assert settings.CELERY_TASK_ROUTES["kyc.documents.tasks.*"] == {"queue": "default"}
+
+
+# --- review -------------------------------------------------------------------------------------
+
+
+def test_accepting_supersedes_the_earlier_accepted_document_of_that_side():
+    officer = make_staff(roles.COMPLIANCE)
+    old = DocumentFactory(status="accepted")
+    other_side = DocumentFactory(client=old.client, status="accepted", side="back")
+    new = DocumentFactory(client=old.client)
+    reviewed = services.document_review(document=new, actor=officer, decision="accepted")
+    assert (reviewed.status, reviewed.reviewed_by, reviewed.review_note) == (
+        "accepted",
+        officer,
+        "",
+    )
+    assert reviewed.reviewed_at is not None
+    old.refresh_from_db()
+    other_side.refresh_from_db()
+    assert (old.status, other_side.status) == ("superseded", "accepted")
+
+
+def test_a_rejection_needs_a_reason_the_client_can_read():
+    document = DocumentFactory()
+    officer = make_staff(roles.COMPLIANCE)
+    with pytest.raises(DocumentError, match="Say why the document is rejected") as caught:
+        services.document_review(document=document, actor=officer, decision="rejected", note=" ")
+    assert caught.value.field == "note"
+    services.document_review(
+        document=document, actor=officer, decision="rejected", note="The photo is blurred."
+    )
+    document.refresh_from_db()
+    assert (document.status, document.review_note) == ("rejected", "The photo is blurred.")
+
+
+def test_a_document_is_decided_once():
+    document = DocumentFactory()
+    officer = make_staff(roles.COMPLIANCE)
+    services.document_review(document=document, actor=officer, decision="accepted")
+    with pytest.raises(DocumentError, match="already reviewed or replaced"):
+        services.document_review(document=document, actor=officer, decision="rejected", note="x")
+    document.refresh_from_db()
+    assert document.status == "accepted"

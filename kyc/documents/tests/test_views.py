@@ -194,3 +194,32 @@ def test_a_trader_cannot_use_the_back_office_endpoint_even_for_their_own_documen
 def test_a_missing_document_is_404_for_staff(client):
     login_staff(client, make_staff(roles.COMPLIANCE))
     assert client.get("/backoffice/kyc/documents/999999/file/").status_code == 404
+
+
+def test_compliance_rejects_with_a_reason_and_the_client_reads_it(client):
+    document = DocumentFactory()
+    officer = make_staff(roles.COMPLIANCE)
+    login_staff(client, officer)
+    url = f"/backoffice/kyc/documents/{document.pk}/"
+    refused = client.post(url, {"decision": "rejected", "note": ""})
+    assert refused.context["form"].errors == {
+        "note": ["Say why the document is rejected; the client reads this to send a better one."]
+    }
+    response = client.post(url, {"decision": "rejected", "note": "The corners are cut off."})
+    assert response.status_code == 302
+    document.refresh_from_db()
+    assert (document.status, document.reviewed_by) == ("rejected", officer)
+    assert "Decide" not in client.get(url).content.decode()
+    client.force_login(document.client.user)
+    body = client.get(PAGE).content.decode()
+    assert "Rejected</span> <small>The corners are cut off.</small>" in body
+
+
+def test_an_auditor_sees_the_document_but_may_not_decide(client):
+    document = DocumentFactory()
+    login_staff(client, make_staff(roles.AUDITOR))
+    url = f"/backoffice/kyc/documents/{document.pk}/"
+    assert "Decide" not in client.get(url).content.decode()
+    assert client.post(url, {"decision": "accepted"}).status_code == 403
+    document.refresh_from_db()
+    assert document.status == "uploaded"
