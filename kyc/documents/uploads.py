@@ -113,6 +113,7 @@ def _scan(data: bytes) -> None:
 
 
 _heif_registered = False
+_PILLOW_FORMAT = {"jpeg": "JPEG", "png": "PNG", "heic": "HEIF"}
 
 
 def _open_image(data: bytes, detected: str) -> Image.Image:
@@ -132,7 +133,8 @@ def _open_image(data: bytes, detected: str) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            # Only the decoder of the sniffed type may read the bytes: no format guessing.
+            image = Image.open(io.BytesIO(data), formats=[_PILLOW_FORMAT[detected]])
             if image.width * image.height > limit:
                 raise too_big
             image.load()

@@ -101,16 +101,29 @@ def upload(content: bytes, name: str) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="image/jpeg")
 
 
-def mrz_image(lines: list[str], *, font_size: int = 40) -> bytes:
+def mrz_image(
+    lines: list[str],
+    *,
+    font_size: int = 40,
+    spacing: float = 1.6,
+    page: tuple[int, int] = (1400, 900),
+) -> bytes:
     """A synthetic identity page: a title, a photo box, and the MRZ lines at the bottom in a
     monospace font (DejaVu Sans Mono standing in for OCR-B)."""
-    width, height = 1400, 900
+    width, height = page
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
-    draw.text((60, 60), "PASSPORT  UTOPIA", font=ImageFont.truetype(SANS_FONT, 48), fill="black")
-    draw.rectangle((60, 160, 360, 520), outline="black", width=4)
+    if height > 800:
+        draw.text(
+            (60, 60), "PASSPORT  UTOPIA", font=ImageFont.truetype(SANS_FONT, 48), fill="black"
+        )
+    draw.rectangle(
+        (60, 160 if height > 800 else 40, 360, 520 if height > 800 else 330),
+        outline="black",
+        width=4,
+    )
     mono = ImageFont.truetype(MONO_FONT, font_size)
-    step = int(font_size * 1.6)
+    step = int(font_size * spacing)
     y = height - 60 - len(lines) * step
     for line in lines:
         draw.text((60, y), line, font=mono, fill="black")
@@ -118,6 +131,11 @@ def mrz_image(lines: list[str], *, font_size: int = 40) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+def mrz_card_image(lines: list[str]) -> bytes:
+    """An ID card's back (TD1): card-shaped, the three lines close together."""
+    return mrz_image(lines, font_size=40, spacing=1.2, page=(1100, 700))
 
 
 class DocumentFactory(factory.django.DjangoModelFactory):

@@ -12,7 +12,7 @@ from kyc.documents import ocr
 from kyc.documents.models import Document
 from kyc.documents.services import document_read_mrz
 from kyc.documents.tasks import read_mrz
-from kyc.documents.tests.factories import DocumentFactory, mrz_image, png_bytes
+from kyc.documents.tests.factories import DocumentFactory, mrz_card_image, mrz_image, png_bytes
 
 pytestmark = [
     pytest.mark.django_db,
@@ -80,6 +80,27 @@ def test_a_broken_check_digit_is_flagged_and_nothing_is_prefilled_from_it():
     assert {"field": "first_name", "typed": "Annabel", "document": "ANNA MARIA"} in (
         document.mrz_mismatches
     )
+
+
+def test_an_id_card_td1_zone_is_read_from_a_photo():
+    td1 = [
+        "I<UTOD231458907<<<<<<<<<<<<<<<",
+        "7408122F1204159UTO<<<<<<<<<<<6",
+        "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+    ]
+    document = DocumentFactory(
+        kind="id_card",
+        side="back",
+        file=ContentFile(mrz_card_image(td1), name="document.png"),
+        client__user__first_name="Anna",
+        client__user__last_name="Eriksson",
+        client__country="",
+    )
+    document = document_read_mrz(document=document)
+    assert document.mrz_status == Document.MrzStatus.VALID
+    assert document.mrz_fields["format"] == "TD1"
+    assert document.mrz_fields["document_number"] == "D23145890"
+    assert document.mrz_mismatches == []
 
 
 def test_a_photo_without_a_zone_is_noted():
