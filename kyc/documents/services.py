@@ -65,15 +65,23 @@ def document_upload(
             document.save()
             hooks.document_uploaded(document=document)
             if reads_mrz:
-                from kyc.documents.tasks import read_mrz
-
-                pk = document.pk
-                transaction.on_commit(lambda: read_mrz.delay(pk))
+                transaction.on_commit(lambda: _enqueue_mrz_reading(document.pk))
     except BaseException:
         if document.file.name:
             document.file.storage.delete(document.file.name)
         raise
     return document
+
+
+def _enqueue_mrz_reading(document_id: int) -> None:
+    from kyc.documents.tasks import read_mrz
+
+    try:
+        read_mrz.delay(document_id)
+    except Exception:
+        # The document is stored and the client told; a broker outage must not turn that
+        # into an error page. The reading stays "pending" for the reviewer to see.
+        log.exception("could not enqueue the MRZ reading of document %s", document_id)
 
 
 def document_read_mrz(*, document: Document) -> Document:

@@ -234,3 +234,14 @@ def test_a_document_is_decided_once():
         services.document_review(document=document, actor=officer, decision="rejected", note="x")
     document.refresh_from_db()
     assert document.status == "accepted"
+
+
+def test_a_broker_outage_does_not_fail_the_stored_upload(django_capture_on_commit_callbacks):
+    client = ClientFactory()
+    with (
+        mock.patch("kyc.documents.tasks.read_mrz.delay", side_effect=ConnectionError("redis")),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        document = _upload(client)
+    document.refresh_from_db()
+    assert document.mrz_status == Document.MrzStatus.PENDING
