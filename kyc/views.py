@@ -37,13 +37,9 @@ def verification(request: AuthedHttpRequest) -> HttpResponse:
 
 
 def _upload_parts() -> dict[str, str]:
-    """Where the portal sends a client to upload (the documents app), if it is installed."""
-    from django.urls import NoReverseMatch, reverse
+    from django.urls import reverse
 
-    try:
-        return {"upload": reverse("kyc_documents:upload")}
-    except NoReverseMatch:
-        return {}
+    return {"upload": reverse("kyc_documents:portal-documents")}
 
 
 @backoffice_view("view_kyc")
@@ -143,7 +139,7 @@ def case_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _case_parts(request: AuthedHttpRequest, case: object) -> dict[str, object]:
+def _case_parts(request: AuthedHttpRequest, case: KycCase) -> dict[str, object]:
     """What the other KYC parts show on the case page (documents, screening, risk)."""
     from kyc import case_parts
 

@@ -31,6 +31,9 @@ MATRIX: dict[str, set[str]] = {
     "kyc:case": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "kyc:funnel": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "kyc_providers:events": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
+    "kyc_documents:client-documents": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
+    "kyc_documents:document": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
+    "kyc_documents:file": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "wallets:payments": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "wallets:ledger-accounts": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "wallets:ledger-account": {R.ADMIN, R.FINANCE, R.AUDITOR},
@@ -56,6 +59,8 @@ MATRIX: dict[str, set[str]] = {
     # trader's room
     "clients:portal-home": {"trader"},
     "kyc:verification": {"trader"},
+    "kyc_documents:portal-documents": {"trader"},
+    "kyc_documents:portal-file": {"trader"},  # their own document; another's is a 404
     "wallets:wallet-list": {"trader"},
     "wallets:statement": {"trader"},  # their own wallet's; another's is a 404 (wallets tests)
     "wallets:convert": {"trader"},
@@ -140,6 +145,16 @@ def _path(name: str, route: str, some_client_pk: int, trader: User | None = None
         from kyc.services import case_for_client
 
         pk = case_for_client(client=Client.objects.get(pk=some_client_pk)).pk
+    elif name in ("kyc_documents:document", "kyc_documents:file"):
+        from kyc.documents.tests.factories import DocumentFactory
+
+        pk = DocumentFactory(client_id=some_client_pk).pk
+    elif name == "kyc_documents:portal-file":
+        from kyc.documents.tests.factories import DocumentFactory
+
+        # The trader's own document: the only one they may open.
+        assert trader is not None
+        pk = DocumentFactory(client=trader.client).pk
     else:
         pk = some_client_pk
     if name == "wallets:statement":

@@ -153,6 +153,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "brokerage.tasks.*": {"queue": "default"},
     "kyc.providers.tasks.*": {"queue": "default"},
+    "kyc.documents.tasks.*": {"queue": "default"},
 }
 # Several deployments (or a test run beside make run) may share one Redis: each keeps its
 # queues under its own key prefix, so no worker takes another's tasks.
@@ -191,6 +192,11 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "kyc.providers.tasks.refresh_stuck_applicants",
         "schedule": crontab(minute=40),
         "options": {"queue": "default", "expires": 3000},
+    },
+    "kyc-documents-expiry-reminders": {
+        "task": "kyc.documents.tasks.expiry_reminders",
+        "schedule": crontab(hour=7, minute=0),
+        "options": {"queue": "default"},
     },
     "ledger-check-nightly": {
         "task": "wallets.tasks.ledger_check",
@@ -289,6 +295,17 @@ STORAGES = {
 # only through permission-checked views.
 MEDIA_ROOT = VAR_DIR / "private-media"
 MEDIA_URL = "/private-media-not-served/"
+
+# KYC documents (kyc/documents): a storage of their own, outside MEDIA_ROOT and STATIC_ROOT,
+# never served by URL; files are read only through the permission-checked, logged views.
+KYC_STORAGE_DIR = env_str("KYC_STORAGE_DIR", "") or str(VAR_DIR / "private" / "kyc")
+# A clamd socket (unix path, or tcp://host:port) to scan every upload; empty: no scanning.
+KYC_CLAMD_SOCKET = env_str("KYC_CLAMD_SOCKET", "")
+KYC_MAX_IMAGE_BYTES = 10 * 1024 * 1024
+KYC_MAX_PDF_BYTES = 20 * 1024 * 1024
+KYC_MAX_IMAGE_PIXELS = 40_000_000
+# Identity documents: the client is asked for a new one this many days before expiry.
+KYC_EXPIRY_NOTICE_DAYS = env_int("KYC_EXPIRY_NOTICE_DAYS", 30, minimum=1, maximum=365)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

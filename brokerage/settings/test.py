@@ -25,3 +25,12 @@ DATABASES["default"]["TEST"] = {  # noqa: F405
 # Transactional tests flush the database with TRUNCATE between tests; the ledger refuses
 # TRUNCATE unless a session allows it (tests/ledger proves the wall with it switched off).
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c ledger.allow_truncate=on"  # noqa: F405
+
+# KYC documents of a test run go to a directory of its own, removed when the run ends.
+import atexit  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+
+KYC_STORAGE_DIR = tempfile.mkdtemp(prefix="kyc-documents-test-")
+atexit.register(shutil.rmtree, KYC_STORAGE_DIR, ignore_errors=True)
+KYC_CLAMD_SOCKET = ""
