@@ -49,28 +49,32 @@ def test_other_roles_cannot_approve(high, role):
 
 
 def test_the_database_refuses_maker_as_checker_even_without_the_service(high, compliance):
-    with pytest.raises(IntegrityError, match="risk_approval_maker_is_not_checker"):
-        with transaction.atomic():
-            RiskApproval.objects.create(
-                assessment=high,
-                maker=compliance,
-                approved_by=compliance,
-                decision="approve",
-                reason="self",
-            )
+    with (
+        pytest.raises(IntegrityError, match="risk_approval_maker_is_not_checker"),
+        transaction.atomic(),
+    ):
+        RiskApproval.objects.create(
+            assessment=high,
+            maker=compliance,
+            approved_by=compliance,
+            decision="approve",
+            reason="self",
+        )
 
 
 def test_the_database_refuses_a_made_up_maker(high, compliance, second_compliance):
     # A bug that writes someone else as maker can't sneak the real maker through.
-    with pytest.raises(IntegrityError, match="maker must be who ran the assessment"):
-        with transaction.atomic():
-            RiskApproval.objects.create(
-                assessment=high,
-                maker=second_compliance,
-                approved_by=compliance,
-                decision="approve",
-                reason="self",
-            )
+    with (
+        pytest.raises(IntegrityError, match="maker must be who ran the assessment"),
+        transaction.atomic(),
+    ):
+        RiskApproval.objects.create(
+            assessment=high,
+            maker=second_compliance,
+            approved_by=compliance,
+            decision="approve",
+            reason="self",
+        )
 
 
 def test_a_system_assessment_may_be_approved_by_any_senior(second_compliance):
