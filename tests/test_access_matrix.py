@@ -29,6 +29,7 @@ MATRIX: dict[str, set[str]] = {
     "clients:client-detail": ALL_STAFF - {R.SALES_AGENT},  # an agent: only their own clients
     "kyc:queue": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "kyc_risk:overview": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
+    "kyc_risk:countries": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "kyc_risk:assessment": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "kyc_risk:assessment-decide": {R.ADMIN, R.COMPLIANCE},  # senior sign-off of high risk
     "kyc_risk:alert": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},  # deciding needs change_kyc

@@ -194,6 +194,11 @@ CELERY_BEAT_SCHEDULE |= {
     }
     for code, minute in (("R1", 0), ("R2", 10), ("R4", 20), ("R7", 30))
 }
+CELERY_BEAT_SCHEDULE["kyc-risk-reviews-due"] = {
+    "task": "kyc.riskscore.tasks.refresh_due",
+    "schedule": crontab(hour=3, minute=45),  # after the rules, so new alerts count
+    "options": {"queue": "default"},
+}
 CELERY_TIMEZONE = "UTC"
 # How old the last worker heartbeat may be before /healthz says the worker is down.
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 90, minimum=31)

@@ -176,6 +176,35 @@ def assess_client(
     )
 
 
+def assessments_refresh_due(*, today: date | None = None, limit: int = 200) -> int:
+    """Re-assess (as the system) each client whose latest assessment is due for review,
+    with that assessment's customer inputs and today's country lists and alerts. Run daily;
+    a client re-assessed today is no longer due, so a rerun does nothing."""
+    today = today or timezone.localdate()
+    due = (
+        ClientRiskAssessment.objects.filter(
+            pk__in=ClientRiskAssessment.objects.order_by("client_id", "-created_at", "-id")
+            .distinct("client_id")
+            .values("pk"),
+            next_review_on__lte=today,
+        )
+        .select_related("client__user")
+        .order_by("next_review_on", "id")[:limit]
+    )
+    count = 0
+    for previous in due:
+        inputs = previous.inputs
+        assess_client(
+            client=previous.client,
+            pep=inputs.get("pep", "none"),
+            screening=inputs.get("screening", "unknown"),
+            channel=inputs.get("channel", "online"),
+            adverse_media=bool(inputs.get("adverse_media", False)),
+        )
+        count += 1
+    return count
+
+
 # --- senior approval ---------------------------------------------------------------------------
 
 

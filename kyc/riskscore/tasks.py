@@ -8,6 +8,7 @@ import logging
 from celery import shared_task
 
 from kyc.riskscore import rules
+from kyc.riskscore.services import assessments_refresh_due
 
 log = logging.getLogger(__name__)
 
@@ -36,3 +37,11 @@ def rule_r4() -> int:
 @shared_task(name="kyc.riskscore.tasks.rule_r7", ignore_result=True, acks_late=True)
 def rule_r7() -> int:
     return _run("R7")
+
+
+@shared_task(name="kyc.riskscore.tasks.refresh_due", ignore_result=True, acks_late=True)
+def refresh_due() -> int:
+    """Periodic review: re-assess clients whose review date has come (3/2/1 years by band)."""
+    count = assessments_refresh_due()
+    log.info("risk reviews: %d client(s) re-assessed", count)
+    return count

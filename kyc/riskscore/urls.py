@@ -6,6 +6,7 @@ app_name = "kyc_risk"
 
 urlpatterns = [
     path("backoffice/kyc/risk/", views.overview, name="overview"),
+    path("backoffice/kyc/risk/countries/", views.countries, name="countries"),
     path("backoffice/kyc/risk/assessments/<int:pk>/", views.assessment_detail, name="assessment"),
     path(
         "backoffice/kyc/risk/assessments/<int:pk>/decide/",

@@ -15,7 +15,7 @@ from clients.selectors import client_get_for_user
 from kyc.riskscore import selectors
 from kyc.riskscore.exceptions import RiskError
 from kyc.riskscore.forms import AlertDecisionForm, ApprovalForm, AssessForm
-from kyc.riskscore.models import MonitoringAlert
+from kyc.riskscore.models import CountryRisk, MonitoringAlert
 from kyc.riskscore.services import (
     DECIDE_PERMISSION,
     assess_client,
@@ -44,6 +44,29 @@ def overview(request: AuthedHttpRequest) -> HttpResponse:
             "bands": [(b, label, n, BAND_STATUS[b]) for b, label, n in bands],
             "chart": chart,
         },
+    )
+
+
+@backoffice_view("view_kyc")
+def countries(request: AuthedHttpRequest) -> HttpResponse:
+    active = selectors.country_risk_version_active()
+    groups = []
+    if active is not None:
+        for category in CountryRisk:
+            entries = [e for e in active.entries.all() if e.category == category]
+            if entries:
+                points = sorted({e.points for e in entries})
+                groups.append(
+                    (
+                        category.label,
+                        "/".join(str(p) for p in points),
+                        [e.country for e in entries],
+                    )
+                )
+    return render(
+        request,
+        "kyc_risk/countries.html",
+        {"active": active, "groups": groups, "versions": selectors.country_risk_version_list()},
     )
 
 

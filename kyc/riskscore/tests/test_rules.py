@@ -232,7 +232,10 @@ def test_rules_are_scheduled_on_the_default_queue(settings):
         for entry in settings.CELERY_BEAT_SCHEDULE.values()
         if entry["task"].startswith("kyc.riskscore.")
     }
-    assert scheduled == {f"kyc.riskscore.tasks.rule_r{n}": "default" for n in (1, 2, 4, 7)}
+    assert scheduled == {
+        **{f"kyc.riskscore.tasks.rule_r{n}": "default" for n in (1, 2, 4, 7)},
+        "kyc.riskscore.tasks.refresh_due": "default",
+    }
     assert settings.CELERY_TASK_ROUTES["kyc.riskscore.tasks.*"] == {"queue": "default"}
 
 
