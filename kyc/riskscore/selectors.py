@@ -9,6 +9,7 @@ from datetime import date
 from axes.models import AccessLog
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from clients.models import Client
 from kyc.riskscore.models import (
@@ -58,7 +59,8 @@ def login_ips_for_client(*, client: Client, limit: int) -> list[str]:
 # --- assessments -------------------------------------------------------------------------------
 
 
-def _latest_per_client() -> QuerySet[ClientRiskAssessment]:
+def assessment_latest_per_client() -> QuerySet[ClientRiskAssessment]:
+    """Each client's latest assessment (DISTINCT ON client)."""
     return ClientRiskAssessment.objects.order_by("client_id", "-created_at", "-id").distinct(
         "client_id"
     )
@@ -94,7 +96,9 @@ def approvals_pending() -> QuerySet[ClientRiskAssessment]:
     """Each client's latest assessment that is High and not yet decided."""
     return (
         ClientRiskAssessment.objects.filter(
-            pk__in=_latest_per_client().values("pk"), band=Band.HIGH, approval__isnull=True
+            pk__in=assessment_latest_per_client().values("pk"),
+            band=Band.HIGH,
+            approval__isnull=True,
         )
         .select_related("client__user", "assessed_by")
         .order_by("created_at", "id")
@@ -104,7 +108,7 @@ def approvals_pending() -> QuerySet[ClientRiskAssessment]:
 def band_counts() -> list[tuple[str, str, int]]:
     """Clients per band of their latest assessment: (band, label, count), Low to High."""
     counts = dict(
-        ClientRiskAssessment.objects.filter(pk__in=_latest_per_client().values("pk"))
+        ClientRiskAssessment.objects.filter(pk__in=assessment_latest_per_client().values("pk"))
         .values("band")
         .annotate(n=Count("id"))
         .values_list("band", "n")
@@ -154,8 +158,6 @@ class RiskSummary:
 
 def risk_summary(*, client: Client) -> RiskSummary:
     """The client's latest risk assessment and open alerts, for the client page."""
-    from django.utils import timezone
-
     latest = assessment_latest(client=client)
     alerts = list(
         MonitoringAlert.objects.filter(client=client, status=MonitoringAlert.Status.OPEN).order_by(

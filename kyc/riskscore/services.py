@@ -27,6 +27,7 @@ from kyc.riskscore.models import (
     RiskApproval,
 )
 from kyc.riskscore.selectors import (
+    assessment_latest_per_client,
     country_risk_table,
     country_risk_version_active,
     login_ips_for_client,
@@ -183,9 +184,7 @@ def assessments_refresh_due(*, today: date | None = None, limit: int = 200) -> i
     today = today or timezone.localdate()
     due = (
         ClientRiskAssessment.objects.filter(
-            pk__in=ClientRiskAssessment.objects.order_by("client_id", "-created_at", "-id")
-            .distinct("client_id")
-            .values("pk"),
+            pk__in=assessment_latest_per_client().values("pk"),
             next_review_on__lte=today,
         )
         .select_related("client__user")

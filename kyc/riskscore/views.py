@@ -23,6 +23,7 @@ from kyc.riskscore.services import (
     risk_approval_decide,
 )
 
+QUEUE_ROWS = 50
 BAND_STATUS = {"low": "ok", "medium": "warn", "high": "bad"}
 
 
@@ -35,12 +36,17 @@ def overview(request: AuthedHttpRequest) -> HttpResponse:
         "values": [count for _, _, count in bands],
         "unit": "clients",
     }
+    pending, alerts = selectors.approvals_pending(), selectors.alert_list()
     return render(
         request,
         "kyc_risk/overview.html",
         {
-            "pending": list(selectors.approvals_pending()[:50]),
-            "alerts": list(selectors.alert_list()[:100]),
+            # The oldest waiting first; the counts are the whole queues.
+            "pending": list(pending[:QUEUE_ROWS]),
+            "pending_count": pending.count(),
+            "alerts": list(alerts[:QUEUE_ROWS]),
+            "alert_count": alerts.count(),
+            "queue_rows": QUEUE_ROWS,
             "bands": [(b, label, n, BAND_STATUS[b]) for b, label, n in bands],
             "chart": chart,
         },
@@ -52,8 +58,9 @@ def countries(request: AuthedHttpRequest) -> HttpResponse:
     active = selectors.country_risk_version_active()
     groups = []
     if active is not None:
+        listed = list(active.entries.all())
         for category in CountryRisk:
-            entries = [e for e in active.entries.all() if e.category == category]
+            entries = [e for e in listed if e.category == category]
             if entries:
                 points = sorted({e.points for e in entries})
                 groups.append(
