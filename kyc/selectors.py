@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from statistics import median
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
@@ -143,13 +144,17 @@ class KycSummary:
     case: KycCase | None
     open_aml: int
     frozen: bool
+    risk: Any
 
 
 def kyc_summary(*, client: Client) -> KycSummary:
     """The client 360 view's line on verification and AML."""
+    from kyc.riskscore.selectors import risk_summary
+
     open_aml = AmlCase.objects.filter(client=client, status=AmlCase.Status.OPEN)
     return KycSummary(
         case=KycCase.objects.filter(client=client).first(),
         open_aml=open_aml.count(),
         frozen=open_aml.filter(freezes=True).exists(),
+        risk=risk_summary(client=client),
     )

@@ -34,6 +34,12 @@ MATRIX: dict[str, set[str]] = {
     "kyc_documents:client-documents": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "kyc_documents:document": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "kyc_documents:file": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
+    "kyc_risk:overview": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
+    "kyc_risk:countries": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
+    "kyc_risk:assessment": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
+    "kyc_risk:assessment-decide": {R.ADMIN, R.COMPLIANCE},  # senior sign-off of high risk
+    "kyc_risk:alert": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},  # deciding needs change_kyc
+    "kyc_risk:client-assess": {R.ADMIN, R.COMPLIANCE},
     "wallets:payments": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "wallets:ledger-accounts": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "wallets:ledger-account": {R.ADMIN, R.FINANCE, R.AUDITOR},
@@ -136,9 +142,36 @@ def _wallet_objects(client_pk: int) -> dict[str, int]:
     }
 
 
+def _kyc_risk_objects(client_pk: int) -> dict[str, int]:
+    """A high-risk assessment (run by the system) and an open alert for one client."""
+    from django.utils import timezone
+
+    from kyc.riskscore.models import MonitoringAlert
+    from kyc.riskscore.services import assess_client
+
+    client = Client.objects.get(pk=client_pk)
+    assessment = assess_client(client=client, pep="foreign", screening="alert")
+    now = timezone.now()
+    alert = MonitoringAlert.objects.create(
+        rule="R7",
+        client=client,
+        dedupe_key=f"matrix:{client_pk}",
+        window_start=now,
+        window_end=now,
+        summary="matrix",
+    )
+    return {
+        "kyc_risk:assessment": assessment.pk,
+        "kyc_risk:assessment-decide": assessment.pk,
+        "kyc_risk:alert": alert.pk,
+    }
+
+
 def _path(name: str, route: str, some_client_pk: int, trader: User | None = None) -> str:
     if name == "brokerage:staff-roles":
         pk = make_staff(R.SUPPORT).pk
+    elif name.startswith("kyc_risk:"):
+        pk = _kyc_risk_objects(some_client_pk).get(name, some_client_pk)
     elif name.startswith("wallets:"):
         pk = _wallet_objects(some_client_pk).get(name, some_client_pk)
     elif name == "kyc:case":

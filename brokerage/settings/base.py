@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
@@ -154,6 +156,7 @@ CELERY_TASK_ROUTES = {
     "brokerage.tasks.*": {"queue": "default"},
     "kyc.providers.tasks.*": {"queue": "default"},
     "kyc.documents.tasks.*": {"queue": "default"},
+    "kyc.riskscore.tasks.*": {"queue": "default"},
 }
 # Several deployments (or a test run beside make run) may share one Redis: each keeps its
 # queues under its own key prefix, so no worker takes another's tasks.
@@ -203,6 +206,20 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": crontab(hour=2, minute=15),
         "options": {"queue": "default"},
     },
+}
+# Transaction-monitoring rules (kyc/riskscore/rules.py): idempotent, so a rerun is harmless.
+CELERY_BEAT_SCHEDULE |= {
+    f"kyc-risk-rule-{code.lower()}": {
+        "task": f"kyc.riskscore.tasks.rule_{code.lower()}",
+        "schedule": crontab(hour=3, minute=minute),
+        "options": {"queue": "default"},
+    }
+    for code, minute in (("R1", 0), ("R2", 10), ("R4", 20), ("R7", 30))
+}
+CELERY_BEAT_SCHEDULE["kyc-risk-reviews-due"] = {
+    "task": "kyc.riskscore.tasks.refresh_due",
+    "schedule": crontab(hour=3, minute=45),  # after the rules, so new alerts count
+    "options": {"queue": "default"},
 }
 CELERY_TIMEZONE = "UTC"
 # How old the last worker heartbeat may be before /healthz says the worker is down.
@@ -282,6 +299,36 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PGTRIGGER_INSTALL_ON_MIGRATE = True
 # Changes happen on unsafe methods; a GET needs no audit context (and skips loading the user).
 PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+# --- KYC: client risk score and transaction monitoring (kyc/riskscore/conf.py) -------------
+# Dotted path of a function ip -> ISO-2 country or None (e.g. a GeoIP2 database lookup);
+# empty: the score uses the residence country only.
+KYC_RISK_IP_COUNTRY_RESOLVER = env_str("KYC_RISK_IP_COUNTRY_RESOLVER", "")
+KYC_RISK_WEIGHTS = {
+    "pep_foreign": 40,
+    "pep_domestic": 25,
+    "adverse_media": 20,
+    "non_face_to_face": 10,
+    "screening_alert": 20,
+    "screening_unknown": 10,
+    "open_alert": 10,
+    "open_alerts_max": 30,
+}
+# R1: a withdrawal >= 70% of the deposits of the 30 days before it, without trading.
+KYC_RISK_R1 = {"window_days": 30, "withdrawal_ratio": Decimal("0.70")}
+# R2: 3+ deposits in 7 days, each at 80-99.9% of the currency's threshold.
+KYC_RISK_R2 = {
+    "window_days": 7,
+    "min_deposits": 3,
+    "thresholds": {"USD": Decimal("10000"), "EUR": Decimal("10000")},
+}
+# R4: logins from one IP by different clients, over this many days.
+KYC_RISK_R4 = {"lookback_days": 30}
+# R7: a deposit of at least min_amounts after dormant_days without any movement.
+KYC_RISK_R7 = {
+    "dormant_days": env_int("KYC_RISK_DORMANT_DAYS", 180, minimum=1),
+    "min_amounts": {"USD": Decimal("5000"), "EUR": Decimal("5000"), "USDT": Decimal("5000")},
+}
 
 # --- Static and uploaded files ---------------------------------------------------------------
 STATIC_URL = "/static/"
