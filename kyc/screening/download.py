@@ -33,6 +33,10 @@ def list_urls() -> dict[str, list[str]]:
     return getattr(settings, "SCREENING_LIST_URLS", DEFAULT_URLS)
 
 
+def http_client() -> httpx.Client:
+    return httpx.Client(timeout=120, follow_redirects=True)
+
+
 def _fetch(client: httpx.Client, url: str, target: Path, headers: dict[str, str]) -> httpx.Response:
     with client.stream("GET", url, headers=headers) as response:
         if response.status_code == 304:
@@ -66,7 +70,7 @@ def watchlist_download(*, fmt: str, client: httpx.Client | None = None) -> ListV
             headers["If-Modified-Since"] = active.last_modified
     names = FILE_NAMES.get(fmt) or [f"{fmt}.xml"]
     own_client = client is None
-    client = client or httpx.Client(timeout=120, follow_redirects=True)
+    client = client or http_client()
     try:
         with tempfile.TemporaryDirectory(prefix="watchlist-") as workdir:
             paths = []

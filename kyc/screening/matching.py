@@ -21,20 +21,29 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA, Levenshtein
 
 from kyc.screening.models import Decision, WatchlistEntity
-from kyc.screening.names import name_tokens, normalise_identifier, phonetic, tokens
+from kyc.screening.names import block_keys, name_tokens, normalise_identifier, phonetic, tokens
 
 ALGORITHM = "align-rapidfuzz"
 ALGORITHM_VERSION = "1.0"
 MAX_CANDIDATES = 200
+# Of the blocked candidates, only the best PREFILTER_KEEP by rapidfuzz's token-set ratio
+# (C speed) go through the full alignment (Python speed).
+PREFILTER_KEEP = 30
+PREFILTER_CUTOFF = 40
 LOG_CUTOFF = 0.50
 WEAK_ALIAS_FACTOR = 0.85
 UNMATCHED_QUERY_WEIGHT = 1.0
 UNMATCHED_LIST_WEIGHT = 0.3
+# A query part with no counterpart while the listed name also has one left over (Diego vs
+# Gilberto TORPEZ GARTORNANDEZ) is a different given name: another person, often a sibling.
+CONFLICT_QUERY_WEIGHT = 1.6
 INITIAL_SCORE = 0.9
 INITIALS_CAP = 0.88  # a name matched through an initial is an alert at most, never strong
 PHONETIC_SCORE = 0.92
@@ -63,6 +72,7 @@ class IndexedEntity:
     schema: str
     caption: str
     names: tuple[tuple[str, tuple[str, ...], bool], ...]  # (name, tokens, weak)
+    joined: tuple[str, ...]  # each name's tokens joined by a space, for the prefilter
     birth_dates: tuple[str, ...]
     countries: tuple[str, ...]
     identifiers: frozenset[str]
@@ -89,10 +99,10 @@ class WatchlistIndex:
                 if token not in seen_tokens:
                     seen_tokens.add(token)
                     self.by_token[token].append(position)
-                key = phonetic(token)
-                if key and key not in seen_keys:
-                    seen_keys.add(key)
-                    self.by_phonetic[key].append(position)
+                for key in block_keys(token):
+                    if key and key not in seen_keys:
+                        seen_keys.add(key)
+                        self.by_phonetic[key].append(position)
         for number in entity.identifiers:
             self.by_identifier[number].append(position)
 
@@ -100,7 +110,10 @@ class WatchlistIndex:
         return math.log(1 + len(self.entities) / (1 + len(postings)))
 
     def candidates(
-        self, query_tokens: Iterable[str], identifiers: Iterable[str] = (), limit: int = MAX_CANDIDATES
+        self,
+        query_tokens: Iterable[str],
+        identifiers: Iterable[str] = (),
+        limit: int = MAX_CANDIDATES,
     ) -> list[int]:
         weights: dict[int, float] = defaultdict(float)
         for number in identifiers:
@@ -114,11 +127,12 @@ class WatchlistIndex:
                 weight = self.idf(exact)  # type: ignore[arg-type]
                 for position in exact:
                     weights[position] += weight
-            similar = self.by_phonetic.get(phonetic(token), ())
-            if similar:
-                weight = 0.5 * self.idf(similar)  # type: ignore[arg-type]
-                for position in similar:
-                    weights[position] += weight
+            for key in block_keys(token):
+                similar = self.by_phonetic.get(key, ())
+                if similar:
+                    weight = 0.3 * self.idf(similar)  # type: ignore[arg-type]
+                    for position in similar:
+                        weights[position] += weight
         if len(weights) <= limit:
             return list(weights)
         return sorted(weights, key=weights.__getitem__, reverse=True)[:limit]
@@ -131,24 +145,27 @@ class WatchlistIndex:
         return found
 
 
-def indexed(entity: WatchlistEntity | dict) -> IndexedEntity:
-    get = entity.get if isinstance(entity, dict) else entity.__dict__.get
+def indexed(row: dict[str, Any]) -> IndexedEntity:
+    """An entity for the index, from a row of WatchlistEntity.values(*FIELDS)."""
     names = tuple(
-        (item["name"], name_tokens(item["name"]), bool(item.get("weak"))) for item in get("names")
+        (item["name"], name_tokens(item["name"]), bool(item.get("weak"))) for item in row["names"]
     )
     return IndexedEntity(
-        pk=get("id"),
-        source=get("source"),
-        source_id=get("source_id"),
-        schema=get("schema"),
-        caption=get("caption"),
+        pk=row["id"],
+        source=row["source"],
+        source_id=row["source_id"],
+        schema=row["schema"],
+        caption=row["caption"],
         names=names,
-        birth_dates=tuple(get("birth_dates") or ()),
-        countries=tuple(get("countries") or ()),
+        joined=tuple(" ".join(toks) for _n, toks, _w in names),
+        birth_dates=tuple(row.get("birth_dates") or ()),
+        countries=tuple(row.get("countries") or ()),
         identifiers=frozenset(
-            normalise_identifier(i["number"]) for i in get("identifiers") or () if i.get("number")
+            normalise_identifier(i["number"])
+            for i in row.get("identifiers") or ()
+            if i.get("number")
         ),
-        topics=tuple(get("topics") or ()),
+        topics=tuple(row.get("topics") or ()),
     )
 
 
@@ -183,16 +200,38 @@ def active_index(key: tuple) -> WatchlistIndex:
 # --- scoring -------------------------------------------------------------------------------
 
 
+def edit_budget(length: int) -> int:
+    """Edits a token of this length may take and still count as the same name part."""
+    if length <= 3:
+        return 0
+    if length <= 7:
+        return 1
+    if length <= 12:
+        return 2
+    return 3
+
+
 @lru_cache(maxsize=500_000)
 def token_score(a: str, b: str) -> float:
     if a == b:
         return 1.0
     if len(a) == 1 or len(b) == 1:
         return INITIAL_SCORE if a[0] == b[0] else 0.0
-    edit = Levenshtein.normalized_similarity(a, b)
-    if min(len(a), len(b)) >= 3 and phonetic(a) == phonetic(b):
-        edit = max(edit, PHONETIC_SCORE)
-    return edit if edit >= MIN_PAIR_SCORE else 0.0
+    shorter = min(len(a), len(b))
+    budget = edit_budget(shorter)
+    # OSA: a swap of two neighbouring letters is one slip, not two.
+    edits = OSA.distance(a, b, score_cutoff=budget + 1)
+    if edits > budget:
+        return 0.0
+    score = 1.0 - edits / max(len(a), len(b))
+    # Mohammed / Muhammad: a spelling of the same name, not a typo of another one.
+    if (
+        shorter >= 6
+        and (a[0] == b[0] or (a[0] in "aeiou" and b[0] in "aeiou"))
+        and phonetic(a) == phonetic(b)
+    ):
+        score = max(score, PHONETIC_SCORE)
+    return score if score >= MIN_PAIR_SCORE else 0.0
 
 
 @dataclass
@@ -231,7 +270,8 @@ def compare_names(query: tuple[str, ...], listed: tuple[str, ...]) -> NameMatch:
         pairs.append((q, c, score))
     unmatched_q = [q for i, q in enumerate(query) if i not in used_q]
     unmatched_c = [c for j, c in enumerate(listed) if j not in used_c]
-    weight += UNMATCHED_QUERY_WEIGHT * sum(min(len(t), 8) for t in unmatched_q)
+    query_weight = CONFLICT_QUERY_WEIGHT if unmatched_c else UNMATCHED_QUERY_WEIGHT
+    weight += query_weight * sum(min(len(t), 8) for t in unmatched_q)
     weight += UNMATCHED_LIST_WEIGHT * sum(min(len(t), 8) for t in unmatched_c)
     score = matched / weight if weight else 0.0
     # Written together or apart ("Abdulrahman" / "Abdul Rahman"): compare the joined forms.
@@ -254,14 +294,23 @@ def dob_penalty(query_dob: str | None, birth_dates: tuple[str, ...]) -> tuple[fl
         if query_dob[:length] == listed[:length]:
             return 0.0, f"DOB {query_dob} agrees with {listed} (no bonus)"
     if any(query_dob[:4] == listed[:4] for listed in birth_dates):
-        return DOB_DAY_DISJOINT, f"DOB {query_dob} differs from {', '.join(birth_dates)} {DOB_DAY_DISJOINT:+.2f}"
-    return DOB_YEAR_DISJOINT, f"DOB year {query_dob[:4]} not in {', '.join(birth_dates)} {DOB_YEAR_DISJOINT:+.2f}"
+        return (
+            DOB_DAY_DISJOINT,
+            f"DOB {query_dob} differs from {', '.join(birth_dates)} {DOB_DAY_DISJOINT:+.2f}",
+        )
+    return (
+        DOB_YEAR_DISJOINT,
+        f"DOB year {query_dob[:4]} not in {', '.join(birth_dates)} {DOB_YEAR_DISJOINT:+.2f}",
+    )
 
 
 def country_penalty(country: str | None, countries: tuple[str, ...]) -> tuple[float, str]:
     if not country or not countries or country.upper() in countries:
         return 0.0, ""
-    return COUNTRY_MISMATCH, f"country {country.upper()} not in {', '.join(countries)} {COUNTRY_MISMATCH:+.2f}"
+    return (
+        COUNTRY_MISMATCH,
+        f"country {country.upper()} not in {', '.join(countries)} {COUNTRY_MISMATCH:+.2f}",
+    )
 
 
 @dataclass
@@ -298,7 +347,10 @@ def score_entity(
     id_match = bool(identifiers & entity.identifiers)
     if id_match:
         parts.append("identifier matches exactly")
-    for penalty, text in (dob_penalty(dob, entity.birth_dates), country_penalty(country, entity.countries)):
+    for penalty, text in (
+        dob_penalty(dob, entity.birth_dates),
+        country_penalty(country, entity.countries),
+    ):
         if text:
             parts.append(text)
         score += penalty
@@ -326,13 +378,46 @@ def screen(
     ids = frozenset(normalise_identifier(i) for i in identifiers if i)
     if not query and not ids:
         return []
+    positions = index.candidates(tokens(name), ids)
+    if len(positions) > PREFILTER_KEEP:
+        positions = prefilter(index, positions, " ".join(query), ids)
     found: list[Candidate] = []
-    for position in index.candidates(tokens(name), ids):
-        candidate = score_entity(index.entities[position], query, dob=dob, country=country, identifiers=ids)
+    for position in positions:
+        candidate = score_entity(
+            index.entities[position], query, dob=dob, country=country, identifiers=ids
+        )
         if candidate.score >= LOG_CUTOFF or candidate.decision != Decision.CLEAR:
             found.append(candidate)
     found.sort(key=lambda c: c.score, reverse=True)
     return found
+
+
+def prefilter(
+    index: WatchlistIndex, positions: list[int], query: str, ids: frozenset[str]
+) -> list[int]:
+    choices: list[str] = []
+    owners: list[int] = []
+    keep: list[int] = []
+    for position in positions:
+        entity = index.entities[position]
+        if ids and ids & entity.identifiers:
+            keep.append(position)
+        choices.extend(entity.joined)
+        owners.extend([position] * len(entity.joined))
+    per_choice: dict[int, float] = defaultdict(float)
+    # token_set_ratio forgives missing middle names; token_sort_ratio breaks its many ties.
+    for scorer, factor in ((fuzz.token_set_ratio, 1.0), (fuzz.token_sort_ratio, 0.5)):
+        for _choice, score, at in process.extract(
+            query, choices, scorer=scorer, limit=None, score_cutoff=PREFILTER_CUTOFF
+        ):
+            per_choice[at] += score * factor
+    best: dict[int, float] = {}
+    for at, score in per_choice.items():
+        owner = owners[at]
+        if score > best.get(owner, -1.0):
+            best[owner] = score
+    ranked = sorted(best, key=best.__getitem__, reverse=True)[:PREFILTER_KEEP]
+    return keep + [p for p in ranked if p not in keep]
 
 
 def decide(candidates: list[Candidate]) -> str:

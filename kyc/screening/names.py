@@ -18,7 +18,9 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 STOPWORDS = frozenset(
     {
         "dr", "mr", "mrs", "ms", "sheikh", "shaykh", "sheik", "haji", "hajji", "the",
-        "ltd", "llc", "inc", "co", "sa", "s", "a", "jr", "sr", "de", "of", "and",
+        "ltd", "llc", "inc", "co", "sa", "jr", "sr", "de", "of", "and",
+        # Arabic articles and patronymic particles: written, hyphenated or dropped at will.
+        "al", "el", "bin", "ibn", "ben",
     }
 )  # fmt: skip
 
@@ -51,6 +53,19 @@ def phonetic(token: str) -> str:
     return key
 
 
+_VOWELS = str.maketrans("", "", "aeiouy")
+
+
+def block_keys(token: str) -> tuple[str, ...]:
+    """Keys under which a token is indexed besides itself: its phonetic key, its letters
+    sorted (catches transpositions) and its consonants (catches vowel slips)."""
+    keys = [phonetic(token), "~" + "".join(sorted(token))]
+    skeleton = token.translate(_VOWELS)
+    if len(skeleton) >= 3:
+        keys.append("^" + skeleton)
+    return tuple(keys)
+
+
 def normalise_identifier(number: str) -> str:
     return re.sub(r"[^A-Z0-9]", "", ascii_text(number).upper())
 
@@ -64,7 +79,12 @@ def display_name(name: str) -> str:
     return name.strip()
 
 
-_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
 _DATE_PATTERNS = (
     re.compile(r"^(?P<d>\d{1,2}) (?P<m>[A-Za-z]{3})[a-z]* (?P<y>\d{4})$"),
     re.compile(r"^(?P<m>[A-Za-z]{3})[a-z]* (?P<y>\d{4})$"),

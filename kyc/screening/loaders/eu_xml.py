@@ -41,7 +41,9 @@ def parse(paths: Sequence[Path]) -> Iterator[EntityRecord]:
         record = EntityRecord(source_id=ref, schema=SCHEMAS.get(code, "LegalEntity"), caption="")
         for alias in aliases:
             whole = alias.get("wholeName") or " ".join(
-                p for p in (alias.get("firstName"), alias.get("middleName"), alias.get("lastName")) if p
+                p
+                for p in (alias.get("firstName"), alias.get("middleName"), alias.get("lastName"))
+                if p
             )
             record.add_name(whole, weak=alias.get("strong", "true").lower() == "false")
         record.caption = record.names[0]["name"] if record.names else ref

@@ -49,7 +49,9 @@ def _rows(path: Path, columns: int) -> Iterator[list[str]]:
                         f"{path.name} line {number}: {len(row)} columns, expected {columns}"
                     )
                 if not row[0].strip().isdigit():
-                    raise LoadRefused(f"{path.name} line {number}: ent_num {row[0]!r} is not a number")
+                    raise LoadRefused(
+                        f"{path.name} line {number}: ent_num {row[0]!r} is not a number"
+                    )
                 yield row
     except csv.Error as exc:
         raise LoadRefused(f"{path.name}: malformed CSV ({exc})") from exc
@@ -117,13 +119,13 @@ def parse(paths: Sequence[Path]) -> Iterator[EntityRecord]:
         raise LoadRefused("sdn.csv has no entries")
     if "alt" in files:
         for row in _rows(files["alt"], ALT_COLUMNS):
-            record = records.get(row[0].strip())
+            owner = records.get(row[0].strip())
             alt_name = null(row[3])
-            if record is not None and alt_name:
-                record.add_name(display_name(alt_name) if record.schema == "Person" else alt_name)
+            if owner is not None and alt_name:
+                owner.add_name(display_name(alt_name) if owner.schema == "Person" else alt_name)
     if "add" in files:
         for row in _rows(files["add"], ADD_COLUMNS):
-            record = records.get(row[0].strip())
-            if record is not None:
-                record.add_unique("countries", country_code(null(row[4])))
+            owner = records.get(row[0].strip())
+            if owner is not None:
+                owner.add_unique("countries", country_code(null(row[4])))
     yield from records.values()

@@ -10,7 +10,12 @@ from kyc.screening.exceptions import LoadRefused
 from kyc.screening.loaders import EntityRecord, child_text, children, iter_xml
 from kyc.screening.names import partial_date
 
-SCHEMAS = {"individual": "Person", "vessel": "Vessel", "aircraft": "Airplane", "entity": "Organization"}
+SCHEMAS = {
+    "individual": "Person",
+    "vessel": "Vessel",
+    "aircraft": "Airplane",
+    "entity": "Organization",
+}
 
 
 def _full_name(element) -> str:

@@ -5,105 +5,238 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clients', '0001_initial'),
+        ("clients", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ListVersion',
+            name="ListVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('ofac', 'OFAC SDN'), ('un', 'UN Security Council'), ('eu', 'EU Financial Sanctions')], max_length=8)),
-                ('format', models.CharField(max_length=16)),
-                ('loaded_at', models.DateTimeField(auto_now_add=True)),
-                ('raw_hashes', models.JSONField(default=dict)),
-                ('entity_count', models.PositiveIntegerField(default=0)),
-                ('added_count', models.PositiveIntegerField(default=0)),
-                ('changed_count', models.PositiveIntegerField(default=0)),
-                ('delisted_count', models.PositiveIntegerField(default=0)),
-                ('is_active', models.BooleanField(default=False)),
-                ('etag', models.CharField(blank=True, max_length=256)),
-                ('last_modified', models.CharField(blank=True, max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("ofac", "OFAC SDN"),
+                            ("un", "UN Security Council"),
+                            ("eu", "EU Financial Sanctions"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("format", models.CharField(max_length=16)),
+                ("loaded_at", models.DateTimeField(auto_now_add=True)),
+                ("raw_hashes", models.JSONField(default=dict)),
+                ("entity_count", models.PositiveIntegerField(default=0)),
+                ("added_count", models.PositiveIntegerField(default=0)),
+                ("changed_count", models.PositiveIntegerField(default=0)),
+                ("delisted_count", models.PositiveIntegerField(default=0)),
+                ("is_active", models.BooleanField(default=False)),
+                ("etag", models.CharField(blank=True, max_length=256)),
+                ("last_modified", models.CharField(blank=True, max_length=64)),
             ],
             options={
-                'ordering': ['-loaded_at'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_active', True)), fields=('source',), name='one_active_version_per_source')],
+                "ordering": ["-loaded_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_active", True)),
+                        fields=("source",),
+                        name="one_active_version_per_source",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Screening',
+            name="Screening",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trigger', models.CharField(choices=[('onboarding', 'Onboarding'), ('manual', 'Manual'), ('profile_change', 'Profile changed'), ('list_update', 'List updated'), ('nightly', 'Nightly re-screen')], max_length=16)),
-                ('query_name', models.CharField(max_length=512)),
-                ('query_dob', models.CharField(blank=True, max_length=10)),
-                ('query_country', models.CharField(blank=True, max_length=2)),
-                ('decision', models.CharField(choices=[('clear', 'Clear'), ('alert', 'Alert'), ('strong', 'Strong hit')], max_length=8)),
-                ('top_score', models.FloatField(default=0.0)),
-                ('is_pep', models.BooleanField(default=False)),
-                ('algorithm', models.CharField(max_length=64)),
-                ('algorithm_version', models.CharField(max_length=16)),
-                ('scope', models.CharField(default='full', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clients.client')),
-                ('list_versions', models.ManyToManyField(related_name='screenings', to='screening.listversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("onboarding", "Onboarding"),
+                            ("manual", "Manual"),
+                            ("profile_change", "Profile changed"),
+                            ("list_update", "List updated"),
+                            ("nightly", "Nightly re-screen"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("query_name", models.CharField(max_length=512)),
+                ("query_dob", models.CharField(blank=True, max_length=10)),
+                ("query_country", models.CharField(blank=True, max_length=2)),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[("clear", "Clear"), ("alert", "Alert"), ("strong", "Strong hit")],
+                        max_length=8,
+                    ),
+                ),
+                ("top_score", models.FloatField(default=0.0)),
+                ("is_pep", models.BooleanField(default=False)),
+                ("algorithm", models.CharField(max_length=64)),
+                ("algorithm_version", models.CharField(max_length=16)),
+                ("scope", models.CharField(default="full", max_length=16)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clients.client",
+                    ),
+                ),
+                (
+                    "list_versions",
+                    models.ManyToManyField(related_name="screenings", to="screening.listversion"),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='WatchlistEntity',
+            name="WatchlistEntity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('ofac', 'OFAC SDN'), ('un', 'UN Security Council'), ('eu', 'EU Financial Sanctions')], max_length=8)),
-                ('source_id', models.CharField(max_length=64)),
-                ('schema', models.CharField(choices=[('Person', 'Person'), ('Organization', 'Organisation'), ('Vessel', 'Vessel'), ('Airplane', 'Aircraft'), ('LegalEntity', 'Legal entity')], max_length=16)),
-                ('caption', models.CharField(max_length=512)),
-                ('names', models.JSONField(default=list)),
-                ('birth_dates', models.JSONField(default=list)),
-                ('countries', models.JSONField(default=list)),
-                ('identifiers', models.JSONField(default=list)),
-                ('topics', models.JSONField(default=list)),
-                ('programs', models.JSONField(default=list)),
-                ('content_hash', models.CharField(max_length=64)),
-                ('listed', models.BooleanField(default=True)),
-                ('delisted_at', models.DateTimeField(blank=True, null=True)),
-                ('changed_in', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='changed_entities', to='screening.listversion')),
-                ('first_version', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='screening.listversion')),
-                ('last_seen_version', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='screening.listversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("ofac", "OFAC SDN"),
+                            ("un", "UN Security Council"),
+                            ("eu", "EU Financial Sanctions"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("source_id", models.CharField(max_length=64)),
+                (
+                    "schema",
+                    models.CharField(
+                        choices=[
+                            ("Person", "Person"),
+                            ("Organization", "Organisation"),
+                            ("Vessel", "Vessel"),
+                            ("Airplane", "Aircraft"),
+                            ("LegalEntity", "Legal entity"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("caption", models.CharField(max_length=512)),
+                ("names", models.JSONField(default=list)),
+                ("birth_dates", models.JSONField(default=list)),
+                ("countries", models.JSONField(default=list)),
+                ("identifiers", models.JSONField(default=list)),
+                ("topics", models.JSONField(default=list)),
+                ("programs", models.JSONField(default=list)),
+                ("content_hash", models.CharField(max_length=64)),
+                ("listed", models.BooleanField(default=True)),
+                ("delisted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "changed_in",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="changed_entities",
+                        to="screening.listversion",
+                    ),
+                ),
+                (
+                    "first_version",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="screening.listversion",
+                    ),
+                ),
+                (
+                    "last_seen_version",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="screening.listversion",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ScreeningHit',
+            name="ScreeningHit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('score', models.FloatField()),
-                ('decision', models.CharField(choices=[('clear', 'Clear'), ('alert', 'Alert'), ('strong', 'Strong hit')], max_length=8)),
-                ('matched_name', models.CharField(max_length=512)),
-                ('entity_caption', models.CharField(max_length=512)),
-                ('explanation', models.TextField()),
-                ('screening', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='hits', to='screening.screening')),
-                ('entity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='hits', to='screening.watchlistentity')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("score", models.FloatField()),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[("clear", "Clear"), ("alert", "Alert"), ("strong", "Strong hit")],
+                        max_length=8,
+                    ),
+                ),
+                ("matched_name", models.CharField(max_length=512)),
+                ("entity_caption", models.CharField(max_length=512)),
+                ("explanation", models.TextField()),
+                (
+                    "screening",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="hits",
+                        to="screening.screening",
+                    ),
+                ),
+                (
+                    "entity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="hits",
+                        to="screening.watchlistentity",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-score'],
+                "ordering": ["-score"],
             },
         ),
         migrations.AddIndex(
-            model_name='screening',
-            index=models.Index(fields=['client', '-created_at'], name='screening_s_client__de425f_idx'),
+            model_name="screening",
+            index=models.Index(
+                fields=["client", "-created_at"], name="screening_s_client__de425f_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='watchlistentity',
-            index=models.Index(fields=['source', 'listed'], name='screening_w_source_08e771_idx'),
+            model_name="watchlistentity",
+            index=models.Index(fields=["source", "listed"], name="screening_w_source_08e771_idx"),
         ),
         migrations.AddConstraint(
-            model_name='watchlistentity',
-            constraint=models.UniqueConstraint(fields=('source', 'source_id'), name='entity_per_source_id'),
+            model_name="watchlistentity",
+            constraint=models.UniqueConstraint(
+                fields=("source", "source_id"), name="entity_per_source_id"
+            ),
         ),
     ]

@@ -161,7 +161,13 @@ def test_delisted_entity_is_no_longer_listed_but_old_hits_keep_it(ofac_files):
         matched_name="TASCA", entity_caption="TASCA", explanation="test",
     )  # fmt: skip
     sdn = ofac_files[0]
-    sdn.write_text("".join(line for line in sdn.read_text().splitlines(keepends=True) if not line.startswith("52327,")))
+    sdn.write_text(
+        "".join(
+            line
+            for line in sdn.read_text().splitlines(keepends=True)
+            if not line.startswith("52327,")
+        )
+    )
     second = watchlist_load(fmt="ofac-csv", paths=ofac_files, max_drop=0.05)
     first.refresh_from_db()
     assert (first.is_active, second.is_active) == (False, True)

@@ -19,7 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--country", help="ISO 3166-1 alpha-2")
         parser.add_argument("--json", action="store_true", dest="as_json")
 
-    def handle(self, *args, name: str, dob: str | None, country: str | None, as_json: bool, **options):
+    def handle(
+        self, *args, name: str, dob: str | None, country: str | None, as_json: bool, **options
+    ):
         if dob and not DOB.match(dob):
             raise CommandError(f"--dob {dob!r}: expected YYYY, YYYY-MM or YYYY-MM-DD")
         if country and not re.fullmatch(r"[A-Za-z]{2}", country):
