@@ -538,6 +538,14 @@ def make_surnames(rng: random.Random) -> dict[str, list[str]]:
     return pools
 
 
+def nickname(culture: str, rng: random.Random) -> str:
+    """A weak a.k.a.: a title or article and a nickname ("Abu Zarqa", "El Tiko")."""
+    _prefixes, heads, tails = SYLLABLES[culture]
+    title = rng.choice(["Abu", "El", "Don", "Haji", "Big", ""])
+    word = (rng.choice(heads) + rng.choice(heads) + rng.choice(tails)).capitalize()
+    return f"{title} {word}".strip()
+
+
 def log(text: str) -> None:
     print(f"bench.screening: {text}", file=sys.stderr, flush=True)
 
@@ -566,17 +574,23 @@ def respell(name: str, rng: random.Random) -> str:
     return low.replace(a, b, 1)
 
 
-def alias_of(first: str, surname: str, rng: random.Random) -> str:
-    """A strong a.k.a. as OFAC writes them: a respelling, or the names in another order."""
+def alias_of(first: str, surname: str, culture: str, rng: random.Random) -> str:
+    """A strong a.k.a. as OFAC writes them: a respelling, the given names in another order,
+    a given name added or dropped."""
     full = f"{first} {surname}"
     low = full.lower()
     options = [(a, b) for a, b in SPELLINGS if a in low]
-    if options:
-        a, b = rng.choice(options)
-        parts = low.replace(a, b, 1).title().split()
-        return f"{parts[-1].upper()}, {' '.join(parts[:-1])}"
     parts = first.split()
-    return f"{surname.upper()}, {' '.join(reversed(parts)) if len(parts) > 1 else first}"
+    choice = rng.random()
+    if options and choice < 0.5:
+        a, b = rng.choice(options)
+        words = low.replace(a, b, 1).title().split()
+        return f"{words[-1].upper()}, {' '.join(words[:-1])}"
+    if len(parts) > 1 and choice < 0.75:
+        return f"{surname.upper()}, {' '.join(reversed(parts))}"
+    if len(parts) > 1:
+        return f"{surname.upper()}, {parts[0]}"
+    return f"{surname.upper()}, {first} {rng.choice(GIVEN[culture])}"
 
 
 def typo(name: str, rng: random.Random) -> str:
@@ -617,9 +631,9 @@ def generate(rng: random.Random) -> list[dict]:
             if rng.random() < 0.25:
                 dob = dob[:4]
             aliases = []
-            for _ in range(rng.choice([1, 2, 2, 3, 3, 4, 5])):
-                aliases.append((alias_of(first, surname, rng), False))
-            weak = [(f"{rng.choice(['Abu', 'El', 'Don', 'Haji'])} {rng.choice(GIVEN[culture])}", True)] if rng.random() < 0.3 else []  # fmt: skip
+            for _ in range(rng.choice([1, 1, 1, 2, 2, 3])):
+                aliases.append((alias_of(first, surname, culture, rng), False))
+            weak = [(nickname(culture, rng), True) for _ in range(rng.choice([0, 0, 1, 1, 1]))]
             entities.append({
                 "ent_num": ent_num, "type": "individual", "name": f"{surname.upper()}, {first}",
                 "first": first, "surname": surname, "dob": dob, "country": rng.choice(COUNTRIES[culture]),

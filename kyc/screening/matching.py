@@ -18,17 +18,25 @@ from __future__ import annotations
 import math
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Levenshtein
 
 from kyc.screening.models import Decision, WatchlistEntity
-from kyc.screening.names import block_keys, name_tokens, normalise_identifier, phonetic, tokens
+from kyc.screening.names import (
+    block_keys,
+    folded,
+    name_tokens,
+    normalise_identifier,
+    phonetic,
+    tokens,
+)
 
 ALGORITHM = "align-rapidfuzz"
 ALGORITHM_VERSION = "1.0"
@@ -37,6 +45,7 @@ MAX_CANDIDATES = 200
 # (C speed) go through the full alignment (Python speed).
 PREFILTER_KEEP = 30
 PREFILTER_CUTOFF = 40
+PREFILTER_NAME_MARGIN = 30  # of 150: an entity's names this far below its best aren't aligned
 LOG_CUTOFF = 0.50
 WEAK_ALIAS_FACTOR = 0.85
 UNMATCHED_QUERY_WEIGHT = 1.0
@@ -220,6 +229,8 @@ def token_score(a: str, b: str) -> float:
     shorter = min(len(a), len(b))
     budget = edit_budget(shorter)
     # OSA: a swap of two neighbouring letters is one slip, not two.
+    if folded(a) == folded(b):
+        return PHONETIC_SCORE  # the same name romanised another way
     edits = OSA.distance(a, b, score_cutoff=budget + 1)
     if edits > budget:
         return 0.0
@@ -329,9 +340,15 @@ def score_entity(
     dob: str | None,
     country: str | None,
     identifiers: frozenset[str] = frozenset(),
+    only: Collection[int] | None = None,
+    thresholds: tuple[float, float] | None = None,
 ) -> Candidate:
+    """Score one entity; `only` limits the names compared to those the prefilter kept."""
+    alert_at, strong_at = thresholds or (alert_threshold(), strong_threshold())
     best: tuple[float, str, NameMatch, bool] | None = None
-    for name, listed, weak in entity.names:
+    for number, (name, listed, weak) in enumerate(entity.names):
+        if only is not None and number not in only:
+            continue
         match = compare_names(query, listed)
         score = match.score * (WEAK_ALIAS_FACTOR if weak else 1.0)
         if best is None or score > best[0]:
@@ -356,9 +373,9 @@ def score_entity(
         score += penalty
     score = max(0.0, min(1.0, score))
     full_dob_equal = bool(dob and len(dob) == 10 and dob in entity.birth_dates)
-    if id_match or score >= strong_threshold() or (score >= 0.85 and full_dob_equal):
+    if id_match or score >= strong_at or (score >= 0.85 and full_dob_equal):
         decision = Decision.STRONG
-    elif score >= alert_threshold():
+    elif score >= alert_at:
         decision = Decision.ALERT
     else:
         decision = Decision.CLEAR
@@ -379,12 +396,20 @@ def screen(
     if not query and not ids:
         return []
     positions = index.candidates(tokens(name), ids)
+    kept: dict[int, set[int] | None] = dict.fromkeys(positions)
     if len(positions) > PREFILTER_KEEP:
-        positions = prefilter(index, positions, " ".join(query), ids)
+        kept = prefilter(index, positions, " ".join(query), ids)
+    thresholds = (alert_threshold(), strong_threshold())
     found: list[Candidate] = []
-    for position in positions:
+    for position, only in kept.items():
         candidate = score_entity(
-            index.entities[position], query, dob=dob, country=country, identifiers=ids
+            index.entities[position],
+            query,
+            dob=dob,
+            country=country,
+            identifiers=ids,
+            only=only,
+            thresholds=thresholds,
         )
         if candidate.score >= LOG_CUTOFF or candidate.decision != Decision.CLEAR:
             found.append(candidate)
@@ -394,30 +419,37 @@ def screen(
 
 def prefilter(
     index: WatchlistIndex, positions: list[int], query: str, ids: frozenset[str]
-) -> list[int]:
+) -> dict[int, set[int] | None]:
+    """The PREFILTER_KEEP most similar candidates, each with the names worth aligning (None:
+    all of them, for an identifier match). One vectorised pass: every name of every
+    candidate is scored in C, and the names of one entity sit side by side in `choices`."""
     choices: list[str] = []
-    owners: list[int] = []
-    keep: list[int] = []
+    starts: list[int] = []
+    kept: dict[int, set[int] | None] = {}
     for position in positions:
         entity = index.entities[position]
         if ids and ids & entity.identifiers:
-            keep.append(position)
+            kept[position] = None
+        starts.append(len(choices))
         choices.extend(entity.joined)
-        owners.extend([position] * len(entity.joined))
-    per_choice: dict[int, float] = defaultdict(float)
     # token_set_ratio forgives missing middle names; token_sort_ratio breaks its many ties.
-    for scorer, factor in ((fuzz.token_set_ratio, 1.0), (fuzz.token_sort_ratio, 0.5)):
-        for _choice, score, at in process.extract(
-            query, choices, scorer=scorer, limit=None, score_cutoff=PREFILTER_CUTOFF
-        ):
-            per_choice[at] += score * factor
-    best: dict[int, float] = {}
-    for at, score in per_choice.items():
-        owner = owners[at]
-        if score > best.get(owner, -1.0):
-            best[owner] = score
-    ranked = sorted(best, key=best.__getitem__, reverse=True)[:PREFILTER_KEEP]
-    return keep + [p for p in ranked if p not in keep]
+    scores = process.cdist([query], choices, scorer=fuzz.token_set_ratio, dtype=np.float32)[0]
+    scores += (
+        0.5 * process.cdist([query], choices, scorer=fuzz.token_sort_ratio, dtype=np.float32)[0]
+    )
+    best = np.maximum.reduceat(scores, np.asarray(starts))
+    order = np.argsort(-best, kind="stable")[:PREFILTER_KEEP]
+    for at in order:
+        if best[at] < PREFILTER_CUTOFF:
+            break
+        position = positions[at]
+        if position in kept:
+            continue
+        first = starts[at]
+        last = starts[at + 1] if at + 1 < len(starts) else len(choices)
+        floor = best[at] - PREFILTER_NAME_MARGIN
+        kept[position] = {n for n in range(last - first) if scores[first + n] >= floor}
+    return kept
 
 
 def decide(candidates: list[Candidate]) -> str:

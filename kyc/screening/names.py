@@ -53,6 +53,24 @@ def phonetic(token: str) -> str:
     return key
 
 
+# Romanisation habits that differ between lists and passports: Yousef/Yusuf, Ivanoff/Ivanov,
+# Djamel/Jamel, Sergey/Sergei, Khalid/Halid, Wladimir/Vladimir.
+_FOLDS = (
+    ("dzh", "j"), ("dj", "j"), ("zh", "j"), ("kh", "h"), ("ph", "f"), ("ck", "k"), ("q", "k"),
+    ("ou", "u"), ("oo", "u"), ("ee", "i"), ("ey", "i"), ("ei", "i"), ("iy", "i"), ("y", "i"),
+    ("w", "v"), ("ff", "v"),
+)  # fmt: skip
+_DOUBLED = re.compile(r"(.)\1+")
+
+
+@lru_cache(maxsize=200_000)
+def folded(token: str) -> str:
+    """A token with the usual romanisation differences folded away, doubled letters single."""
+    for old, new in _FOLDS:
+        token = token.replace(old, new)
+    return _DOUBLED.sub(r"\1", token)
+
+
 _VOWELS = str.maketrans("", "", "aeiouy")
 
 
