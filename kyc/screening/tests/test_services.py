@@ -208,3 +208,25 @@ def test_ofac_triple_downloads_by_name(settings):
     assert version.entity_count == 22
     assert set(version.raw_hashes) == {"sdn.csv", "alt.csv", "add.csv"}
     assert WatchlistEntity.objects.filter(source="ofac").count() == 22
+
+
+def test_beat_schedule_names_registered_tasks_on_the_default_queue():
+    from celery import current_app
+
+    from kyc.screening import tasks  # noqa: F401 - registers the tasks
+    from kyc.screening.schedule import BEAT_SCHEDULE
+
+    for entry in BEAT_SCHEDULE.values():
+        assert entry["task"] in current_app.tasks
+        assert entry["options"]["queue"] == "default"
+
+
+def test_rescreen_task_skips_a_superseded_version(lists):
+    from kyc.screening import tasks
+
+    client_named("Alena", "Kovalchuk")
+    old = lists["eu"]
+    newer = watchlist_load(fmt="eu-xml", paths=[FIXTURES / "eu_fsf.xml"])
+    assert tasks.rescreen_version(old.pk) == 0
+    assert tasks.rescreen_version(newer.pk) == 0  # nothing added or changed
+    assert not Screening.objects.exists()
