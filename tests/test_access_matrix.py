@@ -28,6 +28,7 @@ MATRIX: dict[str, set[str]] = {
     "clients:client-list": ALL_STAFF,
     "clients:client-detail": ALL_STAFF - {R.SALES_AGENT},  # an agent: only their own clients
     "kyc:queue": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
+    "screening:overview": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "wallets:payments": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "wallets:ledger-accounts": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "wallets:ledger-account": {R.ADMIN, R.FINANCE, R.AUDITOR},

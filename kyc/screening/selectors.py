@@ -102,3 +102,15 @@ def latest_screening(*, client: Client) -> Screening | None:
         .order_by("-created_at", "-pk")
         .first()
     )
+
+
+def active_versions() -> list[ListVersion]:
+    return list(ListVersion.objects.filter(is_active=True).order_by("source"))
+
+
+def recent_screenings(*, decisions: tuple[str, ...], limit: int = 50) -> list[Screening]:
+    return list(
+        Screening.objects.filter(decision__in=decisions)
+        .select_related("client")
+        .order_by("-created_at", "-pk")[:limit]
+    )
