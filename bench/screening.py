@@ -798,6 +798,68 @@ def labelled(entities: list[dict], rng: random.Random) -> tuple[list[tuple], lis
     return positives, negatives
 
 
+def compare_nomenklatura(index, positives: list[tuple], negatives: list[tuple]) -> None:
+    """BENCH_NOMENKLATURA=1: score the same blocked and prefiltered candidates with
+    nomenklatura's logic-v2 (alert at 0.70, yente's threshold) and logic-v2 or logic-v1 >= 0.85
+    (the spec's rule), and log recall, false alerts and speed. nomenklatura is not a
+    dependency (pyicu must compile): put a venv's site-packages that has it on PYTHONPATH."""
+    from followthemoney import model
+    from nomenklatura.matching import get_algorithm
+    from nomenklatura.matching.types import ScoringConfig
+
+    from kyc.screening import matching
+    from kyc.screening.names import name_tokens, tokens
+
+    config = ScoringConfig.defaults()
+    v2, v1 = get_algorithm("logic-v2"), get_algorithm("logic-v1")
+    assert v2 is not None and v1 is not None
+    entities = []
+    for item in index.entities:
+        proxy = model.make_entity("Person" if item.schema == "Person" else "Organization")
+        proxy.id = f"{item.source}-{item.source_id}"  # stable list ids, as the spec asks
+        proxy.add("name", item.names[0][0])
+        for name, _toks, weak in item.names[1:]:
+            proxy.add("weakAlias" if weak else "alias", name)
+        if item.schema == "Person":
+            proxy.add("birthDate", list(item.birth_dates))
+        proxy.add("country", list(item.countries))
+        entities.append(proxy)
+    rules = {
+        "logic-v2 >= 0.70": lambda q, e: v2.compare(q, e, config).score >= 0.70,
+        "logic-v2 >= 0.70 or logic-v1 >= 0.85": lambda q, e: (
+            v2.compare(q, e, config).score >= 0.70 or v1.compare(q, e, config).score >= 0.85
+        ),
+    }
+    for label, rule in rules.items():
+        times, alerted = [], []
+        for number, (name, dob, country, *_rest) in enumerate(positives + negatives):
+            start = time.perf_counter()
+            query = name_tokens(name)
+            positions = index.candidates(tokens(name), frozenset())
+            kept = (
+                matching.prefilter(index, positions, " ".join(query), frozenset())
+                if len(positions) > matching.PREFILTER_KEEP
+                else dict.fromkeys(positions)
+            )
+            proxy = model.make_entity("Person")
+            proxy.id = f"query-{label}-{number}"  # a fresh id: logic-v2 caches by entity id
+            proxy.add("name", name)
+            if dob:
+                proxy.add("birthDate", dob)
+            if country:
+                proxy.add("country", country)
+            alerted.append({index.entities[p].source_id for p in kept if rule(proxy, entities[p])})
+            times.append(time.perf_counter() - start)
+        recall = sum(str(p[3]) in a for p, a in zip(positives, alerted, strict=False)) / len(
+            positives
+        )
+        false = sum(bool(a) for a in alerted[len(positives) :]) / len(negatives)
+        p95 = statistics.quantiles(times, n=20)[-1] * 1000
+        log(
+            f"nomenklatura {label}: recall {recall:.4f}, false alerts {false:.4f}, {len(times) / sum(times):.0f} names/s, p95 {p95:.1f} ms"
+        )
+
+
 class _Rollback(Exception):
     pass
 
@@ -909,6 +971,8 @@ def run() -> list[dict]:
             log(
                 f"{figures['throughput']:.0f} names/s, p95 {figures['p95_ms']:.1f} ms; baseline {figures['baseline_throughput']:.0f}/s"
             )
+            if os.environ.get("BENCH_NOMENKLATURA"):
+                compare_nomenklatura(index, positives, negatives)
             figures["entities"] = version.entity_count
             figures["aliases"] = alias_count
             raise _Rollback
