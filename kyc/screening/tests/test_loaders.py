@@ -201,3 +201,22 @@ def test_load_watchlist_command(capsys):
     assert "eu version" in capsys.readouterr().out
     with pytest.raises(CommandError, match="refused"):
         call_command("load_watchlist", "--format", "un-xml", str(FIXTURES / "eu_fsf.xml"))
+
+
+def test_a_load_with_new_entities_enqueues_the_delta_rescreen_after_commit(
+    django_capture_on_commit_callbacks,
+):
+    from unittest import mock
+
+    with (
+        mock.patch("kyc.screening.tasks.rescreen_version.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        version = watchlist_load(fmt="ofac-csv", paths=OFAC_CSV)
+    delay.assert_called_once_with(version.pk)
+    with (
+        mock.patch("kyc.screening.tasks.rescreen_version.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        watchlist_load(fmt="ofac-csv", paths=OFAC_CSV)  # nothing new or changed
+    delay.assert_not_called()
