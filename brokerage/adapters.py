@@ -10,8 +10,9 @@ class AccountAdapter(DefaultAccountAdapter):
         if commit:
             # Everyone who signs up is a prospective trader; IBs apply from the portal later.
             from clients.services import client_register
+            from kyc.services import kyc_onboard
 
-            client_register(user=user)
+            kyc_onboard(client=client_register(user=user))
         return user
 
     def get_login_redirect_url(self, request) -> str:

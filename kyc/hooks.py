@@ -56,34 +56,41 @@ def screening_completed(*, screening: Any) -> None:
 
     A strong hit freezes deposits and trading and opens an AML case; an alert opens one
     that does not freeze but must be decided before the client is approved. Nobody is
-    rejected on a name alone: a compliance officer decides the AML case."""
+    rejected on a name alone: a compliance officer decides the AML case. Every screening
+    also refreshes the client's risk score (PEP and the screening result are factors)."""
     decision = str(screening.decision)
-    if decision not in ("alert", "strong"):
-        return
     client: Client = screening.client
-    aml_case_open(
+    if decision in ("alert", "strong"):
+        hits = _screening_hits(screening)
+        aml_case_open(
+            client=client,
+            source=AmlCase.Source.SCREENING,
+            # The same hit found again (a nightly re-screen) is the same cause, not a new case.
+            reference="screening:" + (",".join(key for key, _ in hits)[:80] or str(screening.pk)),
+            summary=f"Screening {decision}: "
+            + ("; ".join(text for _, text in hits[:3]) or screening.query_name),
+            freezes=decision == "strong",
+            details={"screening_id": screening.pk, "decision": decision},
+        )
+    from kyc.riskscore.services import assess_client
+
+    assess_client(
         client=client,
-        source=AmlCase.Source.SCREENING,
-        reference=f"screening:{_screening_reference(screening)}",
-        summary=f"Screening {decision}: {_screening_summary(screening)}",
-        freezes=decision == "strong",
-        details={"screening_id": screening.pk, "decision": decision},
+        screening=decision,
+        pep="foreign" if getattr(screening, "is_pep", False) else "none",
     )
 
 
-def _screening_reference(screening: Any) -> str:
-    """The same hit found again (a nightly re-screen) is the same cause, not a new case."""
-    keys = getattr(screening, "matched_entity_keys", None)
-    if callable(keys):
-        found = sorted(str(k) for k in keys())
-        if found:
-            return ",".join(found)[:90]
-    return str(screening.pk)
-
-
-def _screening_summary(screening: Any) -> str:
-    summary = getattr(screening, "summary", None)
-    return str(summary() if callable(summary) else summary or f"result #{screening.pk}")
+def _screening_hits(screening: Any) -> list[tuple[str, str]]:
+    """(entity key, "caption (score)") of the hits that alerted, best first."""
+    hits = screening.hits.filter(decision__in=("alert", "strong")).select_related("entity")
+    return [
+        (
+            f"{hit.entity.source}:{hit.entity.source_id}",
+            f"{hit.entity.caption} ({hit.score:.2f})",
+        )
+        for hit in hits.order_by("-score", "entity__source_id")
+    ]
 
 
 def provider_review(

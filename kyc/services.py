@@ -46,6 +46,21 @@ def case_for_client(*, client: Client) -> KycCase:
     return case
 
 
+def kyc_onboard(*, client: Client) -> KycCase:
+    """A new sign-up: open the case (documents requested) and screen the name once the
+    sign-up has committed (a worker on the default queue does it)."""
+    case = case_for_client(client=client)
+    client_id = client.pk
+
+    def enqueue() -> None:
+        from kyc.screening.tasks import screen_client
+
+        screen_client.apply_async(args=[client_id, "onboarding"], queue="default")
+
+    transaction.on_commit(enqueue)
+    return case
+
+
 def _locked(case: KycCase) -> KycCase:
     return KycCase.objects.select_for_update().select_related("client__user").get(pk=case.pk)
 

@@ -40,6 +40,7 @@ MATRIX: dict[str, set[str]] = {
     "kyc_risk:assessment-decide": {R.ADMIN, R.COMPLIANCE},  # senior sign-off of high risk
     "kyc_risk:alert": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},  # deciding needs change_kyc
     "kyc_risk:client-assess": {R.ADMIN, R.COMPLIANCE},
+    "screening:overview": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "wallets:payments": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "wallets:ledger-accounts": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "wallets:ledger-account": {R.ADMIN, R.FINANCE, R.AUDITOR},

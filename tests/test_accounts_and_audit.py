@@ -10,6 +10,8 @@ from pghistory.models import MiddlewareEvents
 from brokerage import roles
 from brokerage.models import User
 from clients.models import Client
+from kyc.models import AmlCase, KycCase
+from kyc.screening.models import Screening
 from partners.models import Partner
 from tests.factories import ClientFactory, login_staff, make_staff
 from wallets.ledger.selectors import ledger_violations
@@ -148,7 +150,7 @@ def test_seed_demo_is_idempotent(settings):
     call_command("seed_demo", quiet_logins=True)
     assert _snapshot() == first
     assert first["staff"] == 10
-    assert first["clients"] == 40
+    assert first["clients"] == 42  # 40 traders and DEMO.md's two screening stories
     assert first["partners"] == 4
     kite = Partner.objects.get(name="Kite FX Academy")
     assert kite.parent.name == "Harbor Trading Club"
@@ -195,6 +197,9 @@ def _snapshot() -> dict:
         "staff": User.objects.filter(is_staff=True).count(),
         "clients": Client.objects.count(),
         "partners": Partner.objects.count(),
+        "kyc": sorted(KycCase.objects.values_list("client__user__email", "state", "level")),
+        "aml": sorted(AmlCase.objects.values_list("client__user__email", "reference", "status")),
+        "screenings": Screening.objects.count(),
         "rows": sorted(
             Client.objects.values_list(
                 "user__email", "created_at", "assigned_agent__email", "country"
@@ -215,3 +220,25 @@ def test_seed_demo_refuses_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="runs only with DEBUG on"):
         call_command("seed_demo")
+
+
+def test_the_demo_has_a_client_held_by_screening_and_a_near_miss_that_passes(settings):
+    settings.SEED_DEMO_ALLOWED = True
+    call_command("seed_demo", quiet_logins=True)
+    held = Client.objects.get(user__email="mousa.marzook@traders.meridian.test")
+    [aml] = AmlCase.objects.filter(client=held)
+    assert aml.status == "open" and "ABU MARZOOK" in aml.summary.upper()
+    near_miss = Client.objects.get(user__email="omar.nasrallah@traders.meridian.test")
+    assert not AmlCase.objects.filter(client=near_miss).exists()
+    assert Screening.objects.get(client=near_miss).decision == "clear"
+    # Every trader has a case; the funnel has every stage to show.
+    assert (
+        KycCase.objects.filter(client__user__email__endswith="@traders.meridian.test").count() == 42
+    )
+    assert set(KycCase.objects.values_list("state", flat=True)) >= {
+        "docs_requested",
+        "submitted",
+        "approved",
+        "rejected",
+        "resubmit",
+    }

@@ -157,6 +157,7 @@ CELERY_TASK_ROUTES = {
     "kyc.providers.tasks.*": {"queue": "default"},
     "kyc.documents.tasks.*": {"queue": "default"},
     "kyc.riskscore.tasks.*": {"queue": "default"},
+    "kyc.screening.tasks.*": {"queue": "default"},
 }
 # Several deployments (or a test run beside make run) may share one Redis: each keeps its
 # queues under its own key prefix, so no worker takes another's tasks.
@@ -396,6 +397,10 @@ LOGGING = {
         "pgtrigger": {"level": "WARNING"},
     },
 }
+
+from kyc.screening.schedule import BEAT_SCHEDULE as SCREENING_BEAT_SCHEDULE  # noqa: E402
+
+CELERY_BEAT_SCHEDULE |= SCREENING_BEAT_SCHEDULE
 
 # What a client may do at each verification level (kyc/policy.py has the defaults and the
 # format); a brokerage overrides single actions here, e.g.

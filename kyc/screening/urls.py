@@ -1,5 +1,9 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from kyc.screening import views
 
 app_name = "screening"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("backoffice/screening/", views.overview, name="overview"),
+]

@@ -14,6 +14,9 @@ from kyc import hooks
 from kyc.exceptions import KycError
 from kyc.models import AmlCase, CaseState, CaseTransition, Reason
 from kyc.policy import kyc_may
+from kyc.riskscore.models import ClientRiskAssessment
+from kyc.screening.services import screen_client, watchlist_load
+from kyc.screening.tests.conftest import OFAC_CSV
 from kyc.services import aml_case_decide, aml_case_open, case_decide, case_for_client, case_move
 from tests.factories import ClientFactory, make_staff
 from wallets.ledger.services import Leg, house_account, ledger_transfer, wallet_for_client
@@ -30,6 +33,17 @@ def officer():
 @pytest.fixture
 def case():
     return case_for_client(client=ClientFactory())
+
+
+@pytest.fixture
+def ofac(db):
+    return watchlist_load(fmt="ofac-csv", paths=OFAC_CSV)
+
+
+def _named(first: str, last: str, country: str = "DE"):
+    return case_for_client(
+        client=ClientFactory(user__first_name=first, user__last_name=last, country=country)
+    )
 
 
 def _document(client, pk=1):
@@ -108,18 +122,22 @@ def test_only_compliance_decides(case):
         case_decide(case=case, actor=support, decision="approve", reason="", level=1)
 
 
-def test_a_strong_screening_hit_freezes_and_opens_one_aml_case(case, officer):
+def test_a_strong_screening_hit_freezes_and_opens_one_aml_case(ofac, officer):
+    case = _named("Hasan", "Nasrallah", country="LB")
     client = case.client
     case_decide(case=case, actor=officer, decision="review", reason=Reason.OTHER, note="start")
-    strong = SimpleNamespace(pk=7, client=client, decision="strong", summary="OFAC SDN 1234")
-    hooks.screening_completed(screening=strong)
-    hooks.screening_completed(screening=strong)  # the nightly re-screen finds it again
+    first = screen_client(client=client, trigger="onboarding")
+    assert first.decision == "strong"
+    screen_client(client=client, trigger="nightly")  # the nightly re-screen finds it again
     [aml] = AmlCase.objects.filter(client=client)
     assert aml.freezes and aml.status == AmlCase.Status.OPEN
+    assert "Hasan NASRALLAH" in aml.summary and aml.reference == "screening:ofac:2686"
     case.refresh_from_db()
     assert case.state == CaseState.SCREENING_HOLD
     verdict = kyc_may(client=client, action="deposit", amount=D("10"), currency="USD")
     assert not verdict.allowed and "compliance team" in verdict.reason
+    # Each screening refreshed the risk score: strong forces High.
+    assert ClientRiskAssessment.objects.filter(client=client).latest("pk").band == "high"
     # Nobody is rejected on a name alone: the officer decides, with a reason on record.
     with pytest.raises(KycError, match="why"):
         aml_case_decide(aml=aml, actor=officer, confirmed=False, note="")
@@ -127,6 +145,16 @@ def test_a_strong_screening_hit_freezes_and_opens_one_aml_case(case, officer):
     case.refresh_from_db()
     assert case.state == CaseState.UNDER_REVIEW
     assert case.transitions.last().reason == Reason.SCREENING_CLEARED
+
+
+def test_a_clear_screening_opens_nothing_and_allows_level_two(ofac, officer):
+    case = _named("Margarethe", "Lindqvist-Obuya")
+    hooks.document_uploaded(document=_document(case.client))
+    assert screen_client(client=case.client, trigger="onboarding").decision == "clear"
+    assert not AmlCase.objects.filter(client=case.client).exists()
+    case_decide(case=case, actor=officer, decision="approve", reason="", level=2)
+    case.refresh_from_db()
+    assert case.level == 2 and kyc_may(client=case.client, action="withdraw").allowed
 
 
 def test_a_confirmed_match_rejects_the_case(case, officer):
@@ -141,11 +169,11 @@ def test_a_confirmed_match_rejects_the_case(case, officer):
 def test_an_alert_blocks_approval_until_decided_but_does_not_freeze(case, officer):
     client = case.client
     hooks.document_uploaded(document=_document(client))
-    hooks.screening_completed(
-        screening=SimpleNamespace(pk=8, client=client, decision="alert", summary="weak alias")
+    aml_case_open(
+        client=client, source="screening", reference="weak", summary="weak alias", freezes=False
     )
     aml = AmlCase.objects.get(client=client)
-    assert not aml.freezes
+    assert kyc_may(client=client, action="convert").allowed  # an alert alone freezes nothing
     with pytest.raises(KycError, match="AML case is open"):
         case_decide(case=case, actor=officer, decision="approve", reason="", level=1)
     aml_case_decide(aml=aml, actor=officer, confirmed=False, note="Not him.")

@@ -131,3 +131,29 @@ def test_the_portal_tells_the_client_what_they_may_do_and_what_next(client, owne
     assert "Documents requested" in page
     assert "Upload a passport or national ID card" in page
     assert "Depositing needs identity verified status (level 1)" in page
+
+
+def test_signing_up_opens_a_case_and_screens_the_name_after_commit(
+    client, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kyc.screening import tasks
+
+    sent = []
+    monkeypatch.setattr(
+        tasks.screen_client, "apply_async", lambda args, queue: sent.append((args, queue))
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/accounts/signup/",
+            {
+                "first_name": "Ada",
+                "last_name": "Byron",
+                "email": "ada@example.test",
+                "password1": "a-long-passphrase-1815",
+                "password2": "a-long-passphrase-1815",
+            },
+        )
+    assert response.status_code == 302
+    case = KycCase.objects.get(client__user__email="ada@example.test")
+    assert case.state == CaseState.DOCS_REQUESTED
+    assert sent == [([case.client_id, "onboarding"], "default")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -16,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+import kyc.screening as kyc_screening
 from brokerage.models import User
 from brokerage.roles import (
     ADMIN,
@@ -31,6 +33,9 @@ from clients.models import Client
 from clients.services import client_register
 from kyc import services as kyc_services
 from kyc.models import CaseTransition, KycCase
+from kyc.screening.models import ListVersion
+from kyc.screening.selectors import latest_screening
+from kyc.screening.services import screen_client, watchlist_load
 from partners.models import Partner
 from partners.services import partner_register
 from wallets.ledger.services import (
@@ -164,6 +169,15 @@ def _verified_user(email: str, first: str, last: str, *, staff: bool = False) ->
     return user
 
 
+# DEMO.md: a client whose name resembles a listed person closely enough to be held for review
+# (an alert on OFAC's ABU MARZOOK, Mousa Mohammed), and a near miss that must pass (the same
+# surname as OFAC's NASRALLAH, Hasan, another person).
+SCREENING_STORY = [
+    ("mousa.marzook@traders.meridian.test", "Mousa", "Marzook", "GB"),
+    ("omar.nasrallah@traders.meridian.test", "Omar", "Nasrallah", "FR"),
+]
+
+
 def hours(n: int) -> timedelta:
     return timedelta(hours=n)
 
@@ -183,6 +197,7 @@ class Command(BaseCommand):
             self._traders()
             self._money()
             self._kyc()
+            self._screening()
         if not options["quiet_logins"]:
             self._print_logins(secrets)
 
@@ -319,6 +334,35 @@ class Command(BaseCommand):
                     note="Demo data." if actor else "",
                     level=level if to_state == "approved" else 0,
                     created_at=at,
+                )
+
+    def _screening(self) -> None:
+        """The sample watch lists (real OFAC rows, synthetic UN and EU records), and the two
+        DEMO.md clients: one whose name is close enough to a listed person to be held for
+        review (an AML case compliance must decide), and a near miss that passes."""
+        samples = Path(kyc_screening.__file__).resolve().parent / "samples"
+        lists = {
+            "ofac-csv": [samples / "sdn.csv", samples / "alt.csv", samples / "add.csv"],
+            "un-xml": [samples / "un_consolidated.xml"],
+            "eu-xml": [samples / "eu_fsf.xml"],
+        }
+        for fmt, paths in lists.items():
+            source = {"ofac-csv": "ofac", "un-xml": "un", "eu-xml": "eu"}[fmt]
+            if not ListVersion.objects.filter(source=source, is_active=True).exists():
+                watchlist_load(fmt=fmt, paths=paths)
+        for email, first, last, country in SCREENING_STORY:
+            user = _verified_user(email, first, last)
+            client = client_register(user=user, country=country)
+            case = kyc_services.case_for_client(client=client)
+            if latest_screening(client=client) is None:
+                screen_client(client=client, trigger="onboarding")
+            if case.state == "docs_requested":
+                kyc_services.case_move(
+                    case=case,
+                    to="submitted",
+                    source="client",
+                    actor=user,
+                    note="Demo: passport uploaded.",
                 )
 
     def _demo_clients(self) -> list[Client]:
