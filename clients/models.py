@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pghistory
 from django.conf import settings
 from django.db import models
@@ -41,3 +43,197 @@ class Client(models.Model):
     @property
     def name(self) -> str:
         return self.user.get_full_name()
+
+
+# --- trading servers and what we mirror of them -----------------------------------------------
+# Money as Decimal with room for any account currency's digits; volumes as integers in
+# 1e-8 lots (MT5's VolumeExt); times in UTC plus the server's raw millisecond value (MT5
+# writes its own wall clock, not UTC: see clients/platforms and specs/mt5-webapi.md).
+
+
+def money(**options: Any) -> models.DecimalField:
+    return models.DecimalField(max_digits=24, decimal_places=8, **options)
+
+
+class TradingServer(models.Model):
+    class Platform(models.TextChoices):
+        MT5_WEBAPI = "mt5_webapi", "MT5 Manager Web API"
+        MT5_TERMINAL = "mt5_terminal", "MetaTrader5 terminal"
+
+    name = models.CharField(max_length=64, unique=True)
+    platform = models.CharField(max_length=16, choices=Platform, default=Platform.MT5_WEBAPI)
+    url = models.CharField(max_length=300, help_text="e.g. https://mt5.example.com:443")
+    manager_login = models.BigIntegerField()
+    # Sealed with brokerage.secrets_box; never stored or shown in clear.
+    password_sealed = models.TextField()
+    is_live = models.BooleanField(default=True)
+    verify_tls = models.BooleanField(default=True)
+    # The server's clock: an IANA zone plus a shift (most brokers: New York + 7 h).
+    clock_zone = models.CharField(max_length=64, default="America/New_York")
+    clock_shift_hours = models.SmallIntegerField(default=7)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TradingAccount(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DISABLED = "disabled", "Disabled"
+        CLOSED = "closed", "Closed"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="trading_accounts")
+    server = models.ForeignKey(TradingServer, on_delete=models.PROTECT, related_name="accounts")
+    login = models.BigIntegerField()
+    group = models.CharField(max_length=64)
+    leverage = models.PositiveIntegerField()
+    currency = models.CharField(max_length=8, default="USD")
+    is_live = models.BooleanField(default=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["server", "login"]
+        constraints = [
+            models.UniqueConstraint(fields=["server", "login"], name="trading_account_login_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.server} #{self.login}"
+
+
+class Deal(models.Model):
+    """A deal as the trading server has it: one row per (server, ticket), upserted by sync
+    (a dealer's later edit overwrites it; the raw JSON is kept)."""
+
+    server = models.ForeignKey(TradingServer, on_delete=models.PROTECT, related_name="+")
+    ticket = models.BigIntegerField()
+    login = models.BigIntegerField()
+    order = models.BigIntegerField(default=0)
+    position_id = models.BigIntegerField(default=0)
+    action = models.SmallIntegerField()
+    entry = models.SmallIntegerField(default=0)
+    reason = models.SmallIntegerField(default=0)
+    symbol = models.CharField(max_length=32, blank=True)
+    volume_ext = models.BigIntegerField(default=0, help_text="1e-8 lots")
+    price = money(default=0)
+    profit = money(default=0)
+    swap = money(default=0)
+    commission = money(default=0)
+    fee = money(default=0)
+    time = models.DateTimeField(help_text="UTC")
+    time_msc = models.BigIntegerField(help_text="the server's own clock, ms")
+    comment = models.CharField(max_length=64, blank=True)
+    external_id = models.CharField(max_length=64, blank=True)
+    # An action code we don't know (a newer server build): stored and flagged, never dropped.
+    unknown_action = models.BooleanField(default=False)
+    raw = models.JSONField(default=dict)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["server", "ticket"], name="deal_ticket_once")
+        ]
+        indexes = [
+            models.Index(fields=["server", "login", "time"]),
+            models.Index(fields=["server", "time"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"deal {self.ticket} on {self.server_id}"
+
+
+class Position(models.Model):
+    server = models.ForeignKey(TradingServer, on_delete=models.PROTECT, related_name="+")
+    ticket = models.BigIntegerField()
+    login = models.BigIntegerField()
+    symbol = models.CharField(max_length=32)
+    action = models.SmallIntegerField(help_text="0 buy, 1 sell")
+    volume_ext = models.BigIntegerField()
+    price_open = money()
+    price_current = money()
+    sl = money(default=0)
+    tp = money(default=0)
+    profit = money(default=0)
+    swap = money(default=0)
+    opened_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    raw = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["server", "ticket"], name="position_ticket_once")
+        ]
+        indexes = [models.Index(fields=["server", "login"])]
+
+    def __str__(self) -> str:
+        return f"position {self.ticket} on {self.server_id}"
+
+
+class AccountSnapshot(models.Model):
+    account = models.ForeignKey(TradingAccount, on_delete=models.CASCADE, related_name="snapshots")
+    taken_at = models.DateTimeField(db_index=True)
+    balance = money()
+    credit = money(default=0)
+    equity = money()
+    margin = money(default=0)
+    margin_free = money(default=0)
+    margin_level = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    profit = money(default=0)
+
+    class Meta:
+        ordering = ["-taken_at"]
+        indexes = [models.Index(fields=["account", "-taken_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} at {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class SyncCursor(models.Model):
+    """Where the incremental deal sync of one server (and selector) got to; advanced in the
+    same transaction as the deals it covers."""
+
+    server = models.ForeignKey(TradingServer, on_delete=models.CASCADE, related_name="cursors")
+    selector = models.CharField(max_length=200, default="*")
+    last_time_msc = models.BigIntegerField(default=0)
+    last_ticket = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["server", "selector"], name="sync_cursor_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.server_id} {self.selector} at {self.last_time_msc}"
+
+
+class SyncRun(models.Model):
+    """One sync attempt, for the health page: when, how much, what went wrong."""
+
+    class Kind(models.TextChoices):
+        DEALS = "deals", "Deals (incremental)"
+        RESCAN = "rescan", "Re-scan"
+        STATE = "state", "Positions and account states"
+
+    server = models.ForeignKey(TradingServer, on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(max_length=8, choices=Kind)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField(default=False)
+    deals_seen = models.PositiveIntegerField(default=0)
+    deals_written = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    raw_response = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["server", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} sync of {self.server_id} at {self.started_at:%Y-%m-%d %H:%M}"

@@ -22,6 +22,9 @@ from brokerage.paths import BASE_DIR, VAR_DIR
 
 BROKER_NAME = env_str("BROKER_NAME", "Meridian Markets")
 BASE_CURRENCY = env_str("BASE_CURRENCY", "USD")
+# The Fernet key that encrypts secrets we must read back (trading servers' manager
+# passwords); empty: derived from SECRET_KEY (brokerage/secrets_box.py).
+SECRETS_KEY = env_str("SECRETS_KEY", "")
 # Where e-mails point people back to (the public address of this site).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
