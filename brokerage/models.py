@@ -95,6 +95,8 @@ class Backoffice(models.Model):
             ("view_payments", "See deposits, withdrawals and the ledger"),
             ("change_payments", "Approve withdrawals and adjustments"),
             ("view_risk", "See exposure and risk alerts"),
+            ("view_trading", "See trading servers and their sync health"),
+            ("change_trading", "Re-sync trading servers"),
             ("view_partners", "See IBs, their trees and commissions"),
             ("change_partners", "Approve IBs and manage commission plans"),
             ("view_reports", "See and download reports"),

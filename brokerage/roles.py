@@ -24,6 +24,7 @@ _ALL_VIEW = [
     "view_kyc",
     "view_payments",
     "view_risk",
+    "view_trading",
     "view_partners",
     "view_reports",
     "view_audit",
@@ -38,6 +39,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "change_payments",
         "change_partners",
         "change_staff",
+        "change_trading",
     ],
     COMPLIANCE: [
         "view_dashboard",
@@ -58,7 +60,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "view_partners",
         "view_reports",
     ],
-    DEALING: ["view_dashboard", "view_clients", "view_all_clients", "view_risk", "view_reports"],
+    DEALING: [
+        "view_dashboard",
+        "view_clients",
+        "view_all_clients",
+        "view_risk",
+        "view_trading",
+        "change_trading",
+        "view_reports",
+    ],
     SALES_MANAGER: [
         "view_dashboard",
         "view_clients",

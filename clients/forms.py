@@ -20,3 +20,23 @@ class SignupForm(forms.Form):
 
     def signup(self, request, user) -> None:  # allauth calls this after saving the user
         pass
+
+
+class DealFilterForm(forms.Form):
+    since = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    symbol = forms.ChoiceField(required=False, choices=[("", "All symbols")])
+
+    def __init__(self, *args, symbols: list[str], **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["symbol"].choices = [("", "All symbols")] + [(s, s) for s in symbols]  # type: ignore[attr-defined]
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        data = super().clean() or {}
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", "The end date is before the start date.")
+        return data

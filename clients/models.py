@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pghistory
@@ -146,6 +147,22 @@ class Deal(models.Model):
 
     def __str__(self) -> str:
         return f"deal {self.ticket} on {self.server_id}"
+
+    @property
+    def lots(self) -> Decimal:
+        return (Decimal(self.volume_ext) / Decimal(100_000_000)).normalize()
+
+    @property
+    def action_label(self) -> str:
+        from clients.trading_selectors import ACTION_LABELS
+
+        return ACTION_LABELS.get(self.action, f"Action {self.action}")
+
+    @property
+    def entry_label(self) -> str:
+        from clients.trading_selectors import ENTRY_LABELS
+
+        return ENTRY_LABELS.get(self.entry, str(self.entry))
 
 
 class Position(models.Model):

@@ -6,6 +6,8 @@ app_name = "clients"
 
 urlpatterns = [
     path("portal/", views.portal_home, name="portal-home"),
+    path("portal/accounts/", views.portal_accounts, name="portal-accounts"),
+    path("portal/accounts/<int:pk>/history/", views.portal_history, name="portal-history"),
     path("backoffice/clients/", views.client_list, name="client-list"),
     path("backoffice/clients/<int:pk>/", views.client_detail, name="client-detail"),
 ]

@@ -1,13 +1,21 @@
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterator
+from decimal import Decimal
+
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.vary import vary_on_headers
 
 from brokerage.http import AuthedHttpRequest
 from brokerage.permissions import backoffice_view, portal_view
-from clients.models import Client
+from clients import trading_selectors
+from clients.forms import DealFilterForm
+from clients.models import Client, Deal
 from clients.selectors import client_get_for_user, client_list_for_user
 from kyc.selectors import kyc_summary
 from wallets.selectors import recent_statement_rows, wallet_overview
@@ -55,3 +63,79 @@ def client_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         "clients/client_detail.html",
         {"client": client, "kyc": kyc_summary(client=client)},
     )
+
+
+# --- trading accounts in the portal ----------------------------------------------------------
+
+
+@portal_view
+def portal_accounts(request: AuthedHttpRequest) -> HttpResponse:
+    cards = trading_selectors.accounts_for_client(client=request.user.client)
+    return render(request, "clients/portal_accounts.html", {"cards": cards})
+
+
+@portal_view
+@vary_on_headers("HX-Request")
+def portal_history(request: AuthedHttpRequest, pk: int) -> HttpResponseBase:
+    account = trading_selectors.account_for_client(client=request.user.client, pk=pk)
+    symbols = trading_selectors.deal_symbols(account=account)
+    form = DealFilterForm(request.GET or None, symbols=symbols)
+    data = form.cleaned_data if form.is_valid() else {}
+    deals = trading_selectors.deal_history(
+        account=account,
+        since=data.get("since"),
+        until=data.get("until"),
+        symbol=data.get("symbol") or "",
+    )
+    if request.GET.get("format") == "csv":
+        return _deals_csv(deals, f"trades-{account.login}.csv")
+    page = Paginator(deals, 25).get_page(request.GET.get("page"))
+    template = "clients/portal_history.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#results"
+    return render(
+        request,
+        template,
+        {
+            "account": account,
+            "form": form,
+            "page": page,
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _deals_csv(deals: QuerySet[Deal], filename: str) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def rows() -> Iterator[str]:
+        yield writer.writerow(
+            ["Time (UTC)", "Ticket", "Type", "Entry", "Symbol", "Lots", "Price", "Profit",
+             "Swap", "Commission", "Fee", "Position"]
+        )  # fmt: skip
+        for deal in deals.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    deal.time.isoformat(timespec="seconds"),
+                    deal.ticket,
+                    deal.action_label,
+                    deal.entry_label,
+                    deal.symbol,
+                    str(deal.lots),
+                    str(deal.price.normalize()),
+                    str(deal.profit.quantize(Decimal("0.01"))),
+                    str(deal.swap.quantize(Decimal("0.01"))),
+                    str(deal.commission.quantize(Decimal("0.01"))),
+                    str(deal.fee.quantize(Decimal("0.01"))),
+                    deal.position_id,
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

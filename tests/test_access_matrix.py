@@ -66,6 +66,8 @@ MATRIX: dict[str, set[str]] = {
     # trader's room
     "clients:portal-home": {"trader"},
     "kyc:verification": {"trader"},
+    "clients:portal-accounts": {"trader"},
+    "clients:portal-history": {"trader"},
     "kyc_documents:portal-documents": {"trader"},
     "kyc_documents:portal-file": {"trader"},  # their own document; another's is a 404
     "wallets:wallet-list": {"trader"},
@@ -175,6 +177,21 @@ def _path(name: str, route: str, some_client_pk: int, trader: User | None = None
         pk = _kyc_risk_objects(some_client_pk).get(name, some_client_pk)
     elif name.startswith("wallets:"):
         pk = _wallet_objects(some_client_pk).get(name, some_client_pk)
+    elif name == "clients:portal-history":
+        from clients.models import TradingAccount, TradingServer
+
+        assert trader is not None
+        server, _ = TradingServer.objects.get_or_create(
+            name="Matrix",
+            defaults={"url": "http://127.0.0.1:1", "manager_login": 1, "password_sealed": ""},
+        )
+        pk = TradingAccount.objects.create(
+            client=trader.client,
+            server=server,
+            login=900000 + trader.pk,
+            group="real\\standard",
+            leverage=100,
+        ).pk
     elif name == "kyc:case":
         from kyc.services import case_for_client
 
