@@ -40,3 +40,23 @@ class DealFilterForm(forms.Form):
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", "The end date is before the start date.")
         return data
+
+
+class ResyncForm(forms.Form):
+    server = forms.IntegerField(widget=forms.HiddenInput)
+    since = forms.DateTimeField(
+        label="From (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    until = forms.DateTimeField(
+        label="To (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until:
+            if since >= until:
+                self.add_error("until", "The end is not after the start.")
+            elif (until - since).days > 31:
+                self.add_error("until", "Re-sync at most 31 days at a time.")
+        return data

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet, Sum
 from django.http import Http404
+from django.utils.timezone import now as django_now
 
-from clients.models import AccountSnapshot, Client, Deal, TradingAccount
+from clients.models import AccountSnapshot, Client, Deal, SyncRun, TradingAccount, TradingServer
 
 # Deal actions a trader reads as trades, and the rest (balance, credit, charges...) by name.
 ACTION_LABELS = {
@@ -89,3 +90,79 @@ def deal_symbols(*, account: TradingAccount) -> list[str]:
         .values_list("symbol", flat=True)
         .distinct()
     )
+
+
+@dataclass(frozen=True)
+class ServerHealth:
+    server: TradingServer
+    last_ok: datetime | None
+    last_error: str
+    last_error_at: datetime | None
+    failures_in_a_row: int
+    backoff_until: datetime | None
+    newest_deal: datetime | None
+    lag_seconds: int | None  # now - last successful deal sync
+    deals_per_minute: float  # written, averaged over the last hour
+    deals_stored: int
+
+
+def server_health(*, now: datetime | None = None) -> list[ServerHealth]:
+    from clients.sync import backoff_until
+
+    now = now or django_now()
+    result = []
+    for server in TradingServer.objects.order_by("name"):
+        runs = SyncRun.objects.filter(server=server)
+        last_ok = (
+            runs.filter(ok=True, kind=SyncRun.Kind.DEALS)
+            .order_by("-finished_at")
+            .values_list("finished_at", flat=True)
+            .first()
+        )
+        failed = runs.filter(ok=False, finished_at__isnull=False).order_by("-started_at").first()
+        recent = list(runs.order_by("-started_at").values_list("ok", flat=True)[:8])
+        in_a_row = 0
+        for ok in recent:
+            if ok:
+                break
+            in_a_row += 1
+        written = (
+            runs.filter(started_at__gte=now - timedelta(hours=1)).aggregate(n=Sum("deals_written"))[
+                "n"
+            ]
+            or 0
+        )
+        deals = Deal.objects.filter(server=server)
+        result.append(
+            ServerHealth(
+                server=server,
+                last_ok=last_ok,
+                last_error=failed.error if failed and in_a_row else "",
+                last_error_at=failed.started_at if failed else None,
+                failures_in_a_row=in_a_row,
+                backoff_until=backoff_until(server=server),
+                newest_deal=deals.aggregate(t=Max("time"))["t"],
+                lag_seconds=int((now - last_ok).total_seconds()) if last_ok else None,
+                deals_per_minute=round(written / 60, 1),
+                deals_stored=deals.count(),
+            )
+        )
+    return result
+
+
+def deals_written_chart(*, now: datetime | None = None, buckets: int = 12) -> dict[str, object]:
+    """Deals stored per 10 minutes over the last two hours, all servers."""
+    now = now or django_now()
+    start = now - timedelta(minutes=10 * buckets)
+    counts = [0] * buckets
+    for started, written in SyncRun.objects.filter(started_at__gte=start).values_list(
+        "started_at", "deals_written"
+    ):
+        index = min(int((started - start).total_seconds() // 600), buckets - 1)
+        counts[index] += written
+    return {
+        "title": "Deals stored per 10 minutes (last 2 hours)",
+        "labels": [(start + timedelta(minutes=10 * i)).strftime("%H:%M") for i in range(buckets)],
+        "values": counts,
+        "unit": "deals",
+    }

@@ -10,4 +10,5 @@ urlpatterns = [
     path("portal/accounts/<int:pk>/history/", views.portal_history, name="portal-history"),
     path("backoffice/clients/", views.client_list, name="client-list"),
     path("backoffice/clients/<int:pk>/", views.client_detail, name="client-detail"),
+    path("backoffice/trading/", views.trading_health, name="trading-health"),
 ]

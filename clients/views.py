@@ -2,21 +2,25 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from datetime import UTC
 from decimal import Decimal
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.vary import vary_on_headers
 
 from brokerage.http import AuthedHttpRequest
 from brokerage.permissions import backoffice_view, portal_view
 from clients import trading_selectors
-from clients.forms import DealFilterForm
-from clients.models import Client, Deal
+from clients.forms import DealFilterForm, ResyncForm
+from clients.models import Client, Deal, TradingServer
 from clients.selectors import client_get_for_user, client_list_for_user
+from clients.tasks import rescan_range
 from kyc.selectors import kyc_summary
 from wallets.selectors import recent_statement_rows, wallet_overview
 
@@ -139,3 +143,38 @@ def _deals_csv(deals: QuerySet[Deal], filename: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+# --- trading servers in the back-office ------------------------------------------------------
+
+
+@backoffice_view("view_trading")
+def trading_health(request: AuthedHttpRequest) -> HttpResponse:
+    can_resync = request.user.has_perm("brokerage.change_trading")
+    form = ResyncForm(request.POST or None)
+    if request.method == "POST":
+        if not can_resync:
+            raise PermissionDenied("Only the dealing desk may re-sync a trading server.")
+        if form.is_valid():
+            server = get_object_or_404(TradingServer, pk=form.cleaned_data["server"])
+            since = form.cleaned_data["since"].astimezone(UTC)
+            until = form.cleaned_data["until"].astimezone(UTC)
+            rescan_range.apply_async(
+                args=[server.pk, since.isoformat(), until.isoformat()], queue="platform"
+            )
+            messages.success(
+                request,
+                f"Re-sync of {server.name} from {since:%Y-%m-%d %H:%M} to "
+                f"{until:%Y-%m-%d %H:%M} UTC queued; it shows below when it has run.",
+            )
+            return redirect("clients:trading-health")
+    return render(
+        request,
+        "clients/trading_health.html",
+        {
+            "servers": trading_selectors.server_health(),
+            "chart": trading_selectors.deals_written_chart(),
+            "form": form,
+            "can_resync": can_resync,
+        },
+    )

@@ -28,6 +28,7 @@ MATRIX: dict[str, set[str]] = {
     "clients:client-list": ALL_STAFF,
     "clients:client-detail": ALL_STAFF - {R.SALES_AGENT},  # an agent: only their own clients
     "kyc:queue": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
+    "clients:trading-health": {R.ADMIN, R.DEALING, R.AUDITOR},
     "kyc:case": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "kyc:funnel": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "kyc_providers:events": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},

@@ -161,6 +161,7 @@ CELERY_TASK_ROUTES = {
     "kyc.documents.tasks.*": {"queue": "default"},
     "kyc.riskscore.tasks.*": {"queue": "default"},
     "kyc.screening.tasks.*": {"queue": "default"},
+    "clients.tasks.*": {"queue": "platform"},
 }
 # Several deployments (or a test run beside make run) may share one Redis: each keeps its
 # queues under its own key prefix, so no worker takes another's tasks.
@@ -409,3 +410,27 @@ CELERY_BEAT_SCHEDULE |= SCREENING_BEAT_SCHEDULE
 # format); a brokerage overrides single actions here, e.g.
 # {"deposit": {"limit": "5000", "limit_currency": "EUR"}}.
 KYC_POLICY: dict[str, dict[str, object]] = {}
+
+# Trading-server sync (clients/sync.py). The first sync of a server reads this many days back;
+# the nightly re-scan reads the trailing DEAL_RESCAN_DAYS again (dealer edits, cancels).
+DEAL_SYNC_FIRST_DAYS = 30
+DEAL_RESCAN_DAYS = 3
+# Who hears about new closing deals ("module.function", called with server_id=, tickets=).
+DEAL_CONSUMERS: list[str] = []
+CELERY_BEAT_SCHEDULE |= {
+    "trading-sync-deals": {
+        "task": "clients.tasks.sync_deals",
+        "schedule": 30.0,
+        "options": {"queue": "platform", "expires": 25},
+    },
+    "trading-refresh-state": {
+        "task": "clients.tasks.refresh_state",
+        "schedule": 60.0,
+        "options": {"queue": "platform", "expires": 55},
+    },
+    "trading-rescan-nightly": {
+        "task": "clients.tasks.rescan_recent",
+        "schedule": crontab(hour=2, minute=15),
+        "options": {"queue": "platform"},
+    },
+}
