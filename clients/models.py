@@ -6,6 +6,8 @@ from typing import Any
 import pghistory
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 
 @pghistory.track()
@@ -254,3 +256,44 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} sync of {self.server_id} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class BalanceOperation(models.Model):
+    """A deposit to or withdrawal from a trading account, as the CRM asked for it. MT5 has no
+    idempotency key: `op_ref` goes into the deal comment, and an outcome we did not hear is
+    looked up on the server before anything is sent again (clients.trading_services)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        UNKNOWN = "unknown", "Outcome unknown: look it up before sending again"
+        REFUSED = "refused", "Refused by the server"
+
+    account = models.ForeignKey(
+        TradingAccount, on_delete=models.PROTECT, related_name="balance_ops"
+    )
+    op_ref = models.CharField(max_length=27, unique=True)
+    kind = models.SmallIntegerField(
+        default=2, help_text="2 balance, 3 credit, 4 charge, 5 correction, 6 bonus"
+    )
+    amount = money(help_text="signed: negative withdraws")
+    comment = models.CharField(max_length=31, blank=True)
+    status = models.CharField(max_length=8, choices=Status, default=Status.PENDING)
+    deal_ticket = models.BigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="balance_op_amount_not_zero"),
+            models.CheckConstraint(
+                condition=Q(status="done", deal_ticket__isnull=False) | ~Q(status="done"),
+                name="balance_op_done_has_ticket",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.op_ref}: {self.amount} on {self.account}"
