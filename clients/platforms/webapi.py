@@ -6,8 +6,10 @@ registry, re-created after a fork (a child must never talk on its parent's socke
 
 Retry policy: reads are retried once after re-authenticating when the session is lost
 (HTTP 403 or a dropped connection). Writes (``user/add``, ``user/update``,
-``trade/balance``) are never resent: if the connection fails after the request went out
-the caller gets ``OutcomeUnknown`` and must look the operation up.
+``trade/balance``) are never resent: if the connection fails after the request went out,
+or the reply is a 5xx, an unreadable body or retcode 9/10 (the server gave up waiting),
+the caller gets ``OutcomeUnknown`` and must look the operation up. A 403 or a failed
+connect on a write raises ``Transient``: the command was not executed.
 """
 
 from __future__ import annotations
@@ -114,6 +116,9 @@ _RETCODE_ERRORS: dict[int, type[PlatformError]] = {
     4005: InvalidRequest,
     10019: InsufficientFunds,
 }
+# On a write these say the server gave up waiting, not that it refused: the command may
+# still have been executed, so the caller must look it up (12 "too frequent" is a refusal).
+_WRITE_UNKNOWN = {9, 10}
 # Known codes with no better class than the base one.
 _KNOWN_PLAIN = {2: "common error", 3002: "no free logins", 3003: "wrong server"}
 
@@ -236,16 +241,25 @@ class _Session:
             self.authenticated = False
             raise _SessionLost(f"{path}: HTTP 403, session lost")
         text = response.text
-        if response.status_code >= 500:
-            raise Transient(f"{path}: HTTP {response.status_code}", raw=text)
-        if response.status_code != 200:
-            raise ProtocolError(f"{path}: HTTP {response.status_code}", raw=text)
         try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise ProtocolError(f"{path}: reply is not JSON", raw=text) from exc
-        if not isinstance(data, dict) or "retcode" not in data:
-            raise ProtocolError(f"{path}: reply has no retcode", raw=text)
+            if response.status_code >= 500:
+                raise Transient(f"{path}: HTTP {response.status_code}", raw=text)
+            if response.status_code != 200:
+                raise ProtocolError(f"{path}: HTTP {response.status_code}", raw=text)
+            try:
+                data = json.loads(text)
+            except ValueError as exc:
+                raise ProtocolError(f"{path}: reply is not JSON", raw=text) from exc
+            if not isinstance(data, dict) or "retcode" not in data:
+                raise ProtocolError(f"{path}: reply has no retcode", raw=text)
+        except (Transient, ProtocolError) as exc:
+            if write:
+                # A 502/504 or an error page from a proxy says nothing about whether the
+                # trade server applied the command.
+                raise OutcomeUnknown(
+                    f"{exc.message}; look the operation up before sending it again", raw=text
+                ) from exc
+            raise
         return data
 
     def authenticate(self) -> None:
@@ -329,8 +343,17 @@ class _Session:
                     if attempt + 1 < attempts:
                         log.info("mt5 web api: %s; re-authenticating and retrying once", exc)
                         continue
-                    # For a write this is a 403 or a failed connect: it was not applied.
+                    if write:
+                        # A 403 or a failed connect: the command was not executed.
+                        raise Transient(f"{exc}; not applied") from exc
                     raise Transient(str(exc)) from exc
+                if write and parse_retcode(data.get("retcode"), data) in _WRITE_UNKNOWN:
+                    raise OutcomeUnknown(
+                        f"{path}: {data.get('retcode')}; the server may have applied it, "
+                        "look the operation up before sending it again",
+                        retcode=parse_retcode(data.get("retcode"), data),
+                        raw=data,
+                    )
                 return self.check(data, path)
         raise AssertionError("unreachable")  # pragma: no cover
 

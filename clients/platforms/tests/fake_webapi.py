@@ -129,6 +129,8 @@ class FakeWebApi:
         if fault == "403":
             self.sessions.clear()
             return httpx.Response(403, text="")
+        if fault == "http502":
+            return httpx.Response(502, text="Bad Gateway")
         if fault == "garbage":
             return httpx.Response(200, text="<html>Bad Gateway</html>")
         if fault and fault[0].isdigit():

@@ -455,3 +455,28 @@ def test_positions_ticks_group_symbol_and_server_time(server: FakeWebApi) -> Non
     assert symbol.contract_size == Decimal("100000.00")
     now = platform.server_time()
     assert abs((now.utc - datetime.now(UTC)).total_seconds()) < 5
+
+
+@pytest.mark.parametrize("fault", ["http502", "garbage", "9 Timeout", "10 No connection"])
+def test_an_ambiguous_reply_to_a_write_is_outcome_unknown(server: FakeWebApi, fault: str) -> None:
+    platform = connect(server)
+    server.fault("/api/trade/balance", fault)
+    with pytest.raises(OutcomeUnknown):
+        platform.apply_balance_op(BalanceOp(login=LOGIN, kind=2, amount=Decimal(1), op_ref="a1"))
+    assert server.hits["/api/trade/balance"] == 1
+
+
+def test_too_frequent_on_a_write_is_a_refusal(server: FakeWebApi) -> None:
+    platform = connect(server)
+    server.fault("/api/trade/balance", "12 Too frequent")
+    with pytest.raises(Transient) as info:
+        platform.apply_balance_op(BalanceOp(login=LOGIN, kind=2, amount=Decimal(1), op_ref="a1"))
+    assert type(info.value) is Transient and info.value.retcode == 12
+
+
+def test_a_5xx_on_a_read_is_transient(server: FakeWebApi) -> None:
+    platform = connect(server)
+    platform.ping()
+    server.fault("/api/user/get", "http502")
+    with pytest.raises(Transient):
+        platform.get_account(LOGIN)
