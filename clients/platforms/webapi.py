@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import secrets
+import ssl
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -184,9 +185,14 @@ class _Session:
         return twin
 
     def _new_client(self) -> httpx.Client:
+        verify: bool | ssl.SSLContext = (
+            ssl.create_default_context(cafile=self._verify)
+            if isinstance(self._verify, str)
+            else self._verify
+        )
         return httpx.Client(
             base_url=self.base_url,
-            verify=self._verify,
+            verify=verify,
             timeout=self._timeout,
             # One connection: the server binds the session to it.
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
@@ -397,6 +403,24 @@ def _session_for(key: tuple[str, int], factory: Any) -> _Session:
         return session
 
 
+def ping_idle_sessions() -> int:
+    """Ping this process's sessions idle for more than 20 s; returns how many were pinged.
+
+    Calls already ping lazily before use; call this from a timer in long-lived workers
+    to keep sessions from the server's 180 s idle cut (a lost one is re-opened anyway).
+    """
+    with _registry_lock:
+        sessions = [s for s in _sessions.values() if s.pid == os.getpid()]
+    pinged = 0
+    for session in sessions:
+        with session.lock:
+            if session.authenticated and time.monotonic() - session.last_used > IDLE_PING_SECONDS:
+                with contextlib.suppress(PlatformError):
+                    session.call("GET", "/api/test/access")
+                pinged += 1
+    return pinged
+
+
 def close_all_sessions() -> None:
     """Quit every session this process holds (shutdown hook, tests)."""
     with _registry_lock:
@@ -497,7 +521,13 @@ class WebApiPlatform:
         agent: str = "crm",
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        """``verify``: True (system CAs), a CA bundle path, or False for a self-signed server."""
+        """Nothing is sent until the first call (lazy auth).
+
+        ``verify``: True (system CAs), a CA bundle path (a self-signed server's own
+        certificate, say), or False to skip verification. ``clock``: the trade server's
+        clock, New York + 7 h by default. ``transport``: for tests (httpx.MockTransport).
+        Objects for the same (url, login) in one process share one session.
+        """
         if " " in agent or not agent:
             raise ValueError("agent must be non-empty with no spaces")
         self.url = url.rstrip("/")

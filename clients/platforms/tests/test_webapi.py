@@ -480,3 +480,24 @@ def test_a_5xx_on_a_read_is_transient(server: FakeWebApi) -> None:
     server.fault("/api/user/get", "http502")
     with pytest.raises(Transient):
         platform.get_account(LOGIN)
+
+
+def test_idle_sessions_can_be_pinged_from_a_timer(server: FakeWebApi) -> None:
+    platform = connect(server)
+    platform.ping()
+    assert webapi.ping_idle_sessions() == 0
+    platform._session.last_used -= 30
+    assert webapi.ping_idle_sessions() == 1
+    assert server.paths()[-1] == "/api/test/access"
+
+
+def test_a_ca_bundle_path_is_accepted_for_verification(
+    server: FakeWebApi, recwarn: pytest.WarningsRecorder
+) -> None:
+    import certifi
+
+    platform = WebApiPlatform(
+        "https://mt5-ca.test", MANAGER_LOGIN, MANAGER_PASSWORD, verify=certifi.where()
+    )
+    assert platform._session.client is not None
+    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
