@@ -231,6 +231,12 @@ class _Session:
                     headers={"Content-Type": "application/json"},
                 )
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                # A configuration problem, not a passing one: say so instead of retrying.
+                raise AuthFailed(
+                    f"{self.base_url}: TLS certificate not trusted ({exc}); set verify to the "
+                    "server's CA bundle path, or False for a self-signed test server"
+                ) from exc
             # Nothing went out: safe for reads and writes alike.
             self.authenticated = False
             raise _SessionLost(f"{path}: cannot connect: {exc}") from exc

@@ -3,17 +3,20 @@ connection, a write whose reply never comes, and a forked worker. The fake serve
 logic is the same as in test_webapi.py, served by http.server on 127.0.0.1."""
 
 import os
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
 
 from clients.platforms import webapi
-from clients.platforms.base import BalanceOp, OutcomeUnknown
+from clients.platforms.base import AuthFailed, BalanceOp, OutcomeUnknown
 from clients.platforms.webapi import WebApiPlatform
 
 from .fake_webapi import CLOCK, MANAGER_LOGIN, MANAGER_PASSWORD, FakeWebApi
@@ -148,3 +151,44 @@ def test_a_forked_worker_opens_its_own_session(loopback: LoopbackServer) -> None
     assert loopback.fake.hits["/api/auth/start"] == 2
     platform.get_account(LOGIN)  # the parent's session is untouched
     assert loopback.fake.hits["/api/auth/start"] == 2
+
+
+@pytest.fixture
+def tls_loopback(tmp_path: Path) -> Iterator[tuple[LoopbackServer, Path]]:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    made = subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        capture_output=True,
+        check=False,
+    )  # fmt: skip
+    if made.returncode != 0:
+        pytest.skip("openssl cannot make a test certificate here")
+    webapi.close_all_sessions()
+    fake = FakeWebApi()
+    fake.add_user(LOGIN, balance="100.00")
+    server = LoopbackServer(fake)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
+    server.url = server.url.replace("http://", "https://")
+    yield server, cert
+    webapi.close_all_sessions()
+    server.stop()
+
+
+def test_tls_with_a_self_signed_certificate(tls_loopback: tuple[LoopbackServer, Path]) -> None:
+    server, cert = tls_loopback
+    kwargs = {"clock": CLOCK, "timeout": 2.0}
+    strict = WebApiPlatform(server.url, MANAGER_LOGIN, MANAGER_PASSWORD, verify=True, **kwargs)
+    with pytest.raises(AuthFailed, match="TLS certificate not trusted"):
+        strict.ping()
+    strict.close()
+    pinned = WebApiPlatform(server.url, MANAGER_LOGIN, MANAGER_PASSWORD, verify=str(cert), **kwargs)
+    assert pinned.get_account(LOGIN).login == LOGIN
+    pinned.close()
+    unverified = WebApiPlatform(server.url, MANAGER_LOGIN, MANAGER_PASSWORD, verify=False, **kwargs)
+    assert unverified.get_account(LOGIN).login == LOGIN
