@@ -405,7 +405,7 @@ class SimServer:
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> SimServer:
-        self._spawn(self.httpd.serve_forever, "mt5sim-http")
+        self._spawn(lambda: self.httpd.serve_forever(poll_interval=0.05), "mt5sim-http")
         if self.tick_interval:
             self._spawn(self._ticker, "mt5sim-ticker")
         if self.state_file:
@@ -607,6 +607,7 @@ class _HTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: the session may live on the connection
     server_version = "MT5Sim/1.0"
+    disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms stall
     timeout = IDLE_TIMEOUT_S  # the real server drops a connection after 180 s of silence
     server: _HTTPServer
     conn_sid: str | None = None
