@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import ssl
 import sys
 import threading
 from pathlib import Path
@@ -28,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         "--tick", type=float, default=1.0, help="seconds between market ticks (0: none)"
     )
     ap.add_argument("--save-interval", type=float, default=30.0)
+    ap.add_argument("--certfile", help="PEM certificate: serve HTTPS instead of HTTP")
+    ap.add_argument("--keyfile", help="PEM private key for --certfile")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
@@ -42,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     if not fresh:
         assert state is not None
         sim.load(state)
+    context = None
+    if args.certfile:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.certfile, args.keyfile)
     server = SimServer(
         sim,
         host=args.host,
@@ -49,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         state_file=state,
         tick_interval=args.tick or None,
         save_interval=args.save_interval,
+        ssl_context=context,
     )
     done = threading.Event()
 

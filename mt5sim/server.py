@@ -17,6 +17,7 @@ import ipaddress
 import json
 import logging
 import secrets
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -375,6 +376,7 @@ class SimServer:
         idle_timeout: float = IDLE_TIMEOUT_S,
         auth_window: float = AUTH_WINDOW_S,
         bad_answer_retcode: str = RET_AUTH_FAILED,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.sim = sim
         self.api = Api(sim)
@@ -390,6 +392,13 @@ class SimServer:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.httpd = _HTTPServer((host, port), _Handler, self)
+        self.tls = ssl_context is not None
+        if ssl_context is not None:
+            # The handshake runs on the handler's first read, in its own thread, so a client
+            # that connects and stalls cannot block the accept loop.
+            self.httpd.socket = ssl_context.wrap_socket(
+                self.httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
 
     @property
     def host(self) -> str:
@@ -401,7 +410,7 @@ class SimServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> SimServer:
@@ -595,6 +604,13 @@ class SimServer:
             return self.sessions.get(sid) if sid else None
 
 
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -718,11 +734,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(500, {"retcode": "2 Common error"})
 
     def _admin(self, method: str, path: str, params: dict[str, Any]) -> None:
-        try:
-            loopback = ipaddress.ip_address(self.client_address[0]).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
+        if not is_loopback(self.client_address[0]):
             self._send(403, {"error": "loopback only"})
             return
         try:

@@ -130,3 +130,33 @@ def test_dealer_edits_cancels_and_deletes_past_deals(
     assert code(call(api, "/api/deal/get", params={"ticket": out.deal})) == 13
     r = httpx.post(server.url + "/__sim__/deal", json={"ticket": out.deal, "op": "delete"})
     assert r.status_code == 404
+
+
+def test_admin_endpoints_answer_loopback_peers_only():
+    from mt5sim.server import is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1")
+    assert not is_loopback("10.0.0.5") and not is_loopback("not-an-ip")
+
+
+def test_admin_market_clock_and_history(server: SimServer, sim: Simulator, api: httpx.Client):
+    trans = int(admin(server, "/__sim__/tick", {"count": 3})["trans_id"])
+    assert trans == 3 * len(sim.symbols)
+    made = admin(server, "/__sim__/generate_deals", {"count": 10, "from": 0, "to": 2_000_000_000})
+    assert made["count"] == 10
+    state = httpx.get(server.url + "/__sim__/state").json()
+    assert state["deals"] >= 12 and state["sessions"] == 1 and state["managers"] == ["1000"]
+    server_time = sim.server_time()
+    moved = admin(server, "/__sim__/clock", {"advance": 200})
+    assert moved["server"] == server_time + 200
+    assert api.get("/api/test/access").status_code == 403  # idle for 200 s
+    assert httpx.post(server.url + "/__sim__/nope", json={}).status_code == 404
+
+
+def test_the_package_does_not_import_django():
+    import subprocess
+    import sys
+
+    code_ = "import sys, mt5sim, mt5sim.__main__; print(any(m.startswith('django') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code_], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
