@@ -339,6 +339,9 @@ class Simulator:
             base *= price
         return base / leverage
 
+    def margin_for(self, symbol: str, volume_ext: int, price: Decimal, leverage: int) -> Decimal:
+        return self._margin(self.symbol(symbol), volume_ext, price, leverage)
+
     def account(self, login: int) -> dict[str, Decimal | int]:
         with self.lock:
             user = self.user(login)
