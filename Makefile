@@ -43,7 +43,7 @@ test: install assets
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy brokerage clients kyc wallets partners risk reports
+	$(VENV)/bin/mypy brokerage clients kyc wallets partners risk reports mt5sim
 
 bench: install assets
 	$(PY) -m bench $(ONLY)
