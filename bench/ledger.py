@@ -195,8 +195,9 @@ def _tpcb(maintenance_db: str) -> tuple[float, str]:
 
 
 @contextlib.contextmanager
-def _ledger_database(original: str) -> Iterator[None]:
-    """Point Django's default connection at a fresh, migrated ``bench_ledger`` for the body."""
+def _ledger_database(original: str, name: str = LEDGER_DB) -> Iterator[None]:
+    """Point Django's default connection at a fresh, migrated database (``bench_ledger``
+    unless named) for the body; it is dropped afterwards."""
     from django.conf import settings
     from django.contrib.contenttypes.models import ContentType
     from django.core.management import call_command
@@ -205,12 +206,12 @@ def _ledger_database(original: str) -> Iterator[None]:
     db = settings.DATABASES["default"]
     connections.close_all()
     try:
-        _recreate(original, LEDGER_DB)
+        _recreate(original, name)
         # The connection handler keeps this very dict, so new connections go to bench_ledger.
-        db["NAME"] = LEDGER_DB
+        db["NAME"] = name
         began = time.monotonic()
         call_command("migrate", interactive=False, verbosity=0)
-        log(f"migrated {LEDGER_DB} in {time.monotonic() - began:.0f}s")
+        log(f"migrated {name} in {time.monotonic() - began:.0f}s")
         yield
     finally:
         connections.close_all()
@@ -218,7 +219,7 @@ def _ledger_database(original: str) -> Iterator[None]:
         # migrate filled the content-type cache with bench_ledger's ids; the next benchmark
         # runs against the developer's database again.
         ContentType.objects.clear_cache()
-        _drop(original, LEDGER_DB)
+        _drop(original, name)
 
 
 def _load(accounts: int) -> list[Any]:

@@ -86,6 +86,22 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
+    sim_port_text = os.environ.get("MT5SIM_PORT", "8443")
+    if (
+        not sim_port_text.isdigit()
+        or not 0 < int(sim_port_text) < 65536
+        or int(sim_port_text) == port
+    ):
+        print(f"MT5SIM_PORT={sim_port_text!r} is not a free port number.", file=sys.stderr)
+        return 2
+    sim_port = int(sim_port_text)
+    if not _port_free(sim_port):
+        print(
+            f"Port {sim_port} (the bundled MT5 simulator) is already in use. Stop what uses "
+            f"it, or choose another: MT5SIM_PORT={sim_port + 1} make run",
+            file=sys.stderr,
+        )
+        return 1
 
     honcho: subprocess.Popen | None = None
     stop = threading.Event()
@@ -110,6 +126,10 @@ def main() -> int:
     env["BROKERAGE_EMBEDDED_STOP_AT_EXIT"] = "0"  # this script stops them, after its children
     env["PYTHONUNBUFFERED"] = "1"
     env["PORT"] = str(port)
+    # The demo's trading server: the simulator in the Procfile, its state kept under var/.
+    env["MT5SIM_PORT"] = str(sim_port)
+    env["MT5SIM_URL"] = f"http://127.0.0.1:{sim_port}"
+    env["MT5SIM_STATE"] = str(VAR_DIR / "mt5sim.json")
     try:
         if not os.environ.get("DATABASE_URL"):
             _say(f"PostgreSQL (embedded): {devservices.postgres_ensure().url}")
@@ -119,7 +139,10 @@ def main() -> int:
         subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True)
         _say("Loading the demo brokerage")
         subprocess.run([*manage, "seed_demo"], env=env, check=True)
-        _say(f"Starting web, worker and beat on http://127.0.0.1:{port}/")
+        _say(
+            f"Starting web, worker, beat and the MT5 simulator (http://127.0.0.1:{sim_port}) "
+            f"on http://127.0.0.1:{port}/"
+        )
         # Own session: a terminal's Ctrl-C reaches us once, and we stop the whole group.
         honcho = subprocess.Popen(
             [str(BIN / "honcho"), "start", "-f", str(BASE_DIR / "Procfile"), "-d", str(BASE_DIR)],

@@ -140,3 +140,104 @@ def deals_store(
             if action in TRADE_ACTIONS and entry in CLOSING_ENTRIES
         ),
     )
+
+
+# The bulk path of the sync: the server's records go to PostgreSQL as they came (one jsonb
+# array per day) and are parsed there, set-based. Parsing 200,000 deals into Python objects
+# and writing them back out cost more than everything else together (bench/README.md).
+# Times: MT5 writes its own wall clock (zone + shift, see clients.platforms.clock); the UTC
+# instant is worked out with PostgreSQL's rules for that zone. (In the one autumn hour that
+# repeats, PostgreSQL picks the later reading and ServerClock the earlier: that is Sunday
+# morning on the server, when the markets are closed.)
+_RECORDS_SQL = """
+WITH src AS (
+    SELECT e AS raw,
+           (e->>'Deal')::bigint AS ticket,
+           (e->>'Login')::bigint AS login,
+           coalesce(nullif(e->>'Order', '')::bigint, 0) AS "order",
+           coalesce(nullif(e->>'PositionID', '')::bigint, 0) AS position_id,
+           (e->>'Action')::smallint AS action,
+           coalesce(nullif(e->>'Entry', '')::smallint, 0) AS entry,
+           coalesce(nullif(e->>'Reason', '')::smallint, 0) AS reason,
+           left(coalesce(e->>'Symbol', ''), 32) AS symbol,
+           coalesce(nullif(e->>'VolumeExt', '')::bigint,
+                    coalesce(nullif(e->>'Volume', '')::bigint, 0) * 10000) AS volume_ext,
+           coalesce(nullif(e->>'Price', '')::numeric, 0) AS price,
+           coalesce(nullif(e->>'Profit', '')::numeric, 0) AS profit,
+           coalesce(nullif(e->>'Storage', '')::numeric, 0) AS swap,
+           coalesce(nullif(e->>'Commission', '')::numeric, 0) AS commission,
+           coalesce(nullif(e->>'Fee', '')::numeric, 0) AS fee,
+           coalesce(nullif(e->>'TimeMsc', '')::bigint, (e->>'Time')::bigint * 1000) AS time_msc,
+           left(coalesce(e->>'Comment', ''), 64) AS comment,
+           left(coalesce(e->>'ExternalID', ''), 64) AS external_id
+      FROM jsonb_array_elements(%(records)s::jsonb) e
+), batch AS (
+    SELECT DISTINCT ON (ticket) *,
+           ((to_timestamp(time_msc / 1000.0) AT TIME ZONE 'UTC')
+             - make_interval(hours => %(shift)s)) AT TIME ZONE %(zone)s AS time
+      FROM src ORDER BY ticket
+), merged AS (
+    INSERT INTO clients_deal AS d ({columns}, server_id, synced_at)
+    SELECT {columns_from_batch}, %(server)s, %(now)s FROM batch
+    ON CONFLICT (server_id, ticket) DO UPDATE SET {updates}, synced_at = EXCLUDED.synced_at
+    WHERE {changed}
+    RETURNING d.ticket, d.action, d.entry, (xmax = 0) AS inserted
+)
+SELECT ticket, action, entry, inserted FROM merged
+"""
+
+
+def deal_records_store(
+    *,
+    server_id: int,
+    records: list[dict[str, Any]],
+    zone: str,
+    shift_hours: int,
+    now: datetime | None = None,
+) -> StoreResult:
+    """deals_store for the server's own records (MT5 Web API deal fields, string scalars)."""
+    if not records:
+        return StoreResult(seen=0, inserted=0, updated=0, new_closing=[])
+    quoted = ", ".join(f'"{c}"' for c in COLUMNS)
+    from_batch = ", ".join(
+        f"(batch.action NOT BETWEEN {min(KNOWN_ACTIONS)} AND {max(KNOWN_ACTIONS)})"
+        if c == "unknown_action"
+        else f'batch."{c}"'
+        for c in COLUMNS
+    )
+    sql = _RECORDS_SQL.format(
+        columns=quoted,
+        columns_from_batch=from_batch,
+        updates=", ".join(f'"{c}" = EXCLUDED."{c}"' for c in CONTENT),
+        changed=" OR ".join(f'd."{c}" IS DISTINCT FROM EXCLUDED."{c}"' for c in CONTENT),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "records": json.dumps(records),
+                "shift": shift_hours,
+                "zone": zone,
+                "server": server_id,
+                "now": now or timezone.now(),
+            },
+        )
+        merged = cursor.fetchall()
+    inserted = [r for r in merged if r[3]]
+    return StoreResult(
+        seen=len(records),
+        inserted=len(inserted),
+        updated=len(merged) - len(inserted),
+        new_closing=sorted(
+            t
+            for t, action, entry, _ in inserted
+            if action in TRADE_ACTIONS and entry in CLOSING_ENTRIES
+        ),
+    )
+
+
+def record_position(record: dict[str, Any]) -> tuple[int, int]:
+    """(time_msc, ticket) of a server record: where a cursor stands after it."""
+    msc = record.get("TimeMsc") or ""
+    time_msc = int(msc) if str(msc).isdigit() else int(record["Time"]) * 1000
+    return time_msc, int(record["Deal"])

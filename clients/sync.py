@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from brokerage.secrets_box import unseal
-from clients.deal_store import deals_store
+from clients.deal_store import deal_records_store, deals_store, record_position
 from clients.models import (
     AccountSnapshot,
     Position,
@@ -151,21 +152,48 @@ def _sync_window(
 ) -> None:
     from clients.platforms.base import Selector
 
+    # A platform that can hand over its records as they came has them parsed by PostgreSQL
+    # (clients.deal_store.deal_records_store); any other gives us Deal objects.
+    raw = hasattr(platform, "fetch_deal_records")
+    fetch = platform.fetch_deal_records if raw else platform.fetch_deals
+    windows = []
     start = since
     while start < until:
-        end = min(start + CHUNK, until)
-        deals = platform.fetch_deals(Selector.for_group(selector), start, end)
-        with transaction.atomic():
-            result = deals_store(server_id=server.pk, deals=deals)
-            if cursor is not None and deals:
-                last = max(deals, key=lambda d: (d.time_msc, d.ticket))
-                if (last.time_msc, last.ticket) > (cursor.last_time_msc, cursor.last_ticket):
-                    cursor.last_time_msc, cursor.last_ticket = last.time_msc, last.ticket
-                    cursor.save()
-            _hand_over(server.pk, result.new_closing)
-        totals.seen += result.seen
-        totals.written += result.inserted + result.updated
-        start = end
+        windows.append((start, min(start + CHUNK, until)))
+        start = windows[-1][1]
+    # The next day is read from the server while this one is stored: the wait for the
+    # server's reply and our parsing overlap PostgreSQL's work (one reader thread; the
+    # platform session is used by it alone meanwhile).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="deal-fetch") as reader:
+        pending = None
+        for index, (start, end) in enumerate(windows):
+            if pending is None:
+                pending = reader.submit(fetch, Selector.for_group(selector), start, end)
+            deals = pending.result()
+            pending = None
+            if index + 1 < len(windows):
+                following = windows[index + 1]
+                pending = reader.submit(fetch, Selector.for_group(selector), *following)
+            with transaction.atomic():
+                if raw:
+                    result = deal_records_store(
+                        server_id=server.pk,
+                        records=deals,
+                        zone=server.clock_zone,
+                        shift_hours=server.clock_shift_hours,
+                    )
+                    positions = [record_position(r) for r in deals]
+                else:
+                    result = deals_store(server_id=server.pk, deals=deals)
+                    positions = [(d.time_msc, d.ticket) for d in deals]
+                if cursor is not None and positions:
+                    last = max(positions)
+                    if last > (cursor.last_time_msc, cursor.last_ticket):
+                        cursor.last_time_msc, cursor.last_ticket = last
+                        cursor.save()
+                _hand_over(server.pk, result.new_closing)
+            totals.seen += result.seen
+            totals.written += result.inserted + result.updated
 
 
 def deals_rescan(

@@ -9,7 +9,7 @@ from pghistory.models import MiddlewareEvents
 
 from brokerage import roles
 from brokerage.models import User
-from clients.models import Client
+from clients.models import Client, TradingAccount
 from kyc.models import AmlCase, KycCase
 from kyc.screening.models import Screening
 from partners.models import Partner
@@ -151,6 +151,8 @@ def test_seed_demo_is_idempotent(settings):
     assert _snapshot() == first
     assert first["staff"] == 10
     assert first["clients"] == 42  # 40 traders and DEMO.md's two screening stories
+    # The simulator's eight traders belong to verified demo clients.
+    assert [login for login, _ in first["trading"]] == list(range(100000, 100008))
     assert first["partners"] == 4
     kite = Partner.objects.get(name="Kite FX Academy")
     assert kite.parent.name == "Harbor Trading Club"
@@ -200,6 +202,7 @@ def _snapshot() -> dict:
         "kyc": sorted(KycCase.objects.values_list("client__user__email", "state", "level")),
         "aml": sorted(AmlCase.objects.values_list("client__user__email", "reference", "status")),
         "screenings": Screening.objects.count(),
+        "trading": sorted(TradingAccount.objects.values_list("login", "client__user__email")),
         "rows": sorted(
             Client.objects.values_list(
                 "user__email", "created_at", "assigned_agent__email", "country"

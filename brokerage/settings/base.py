@@ -25,6 +25,9 @@ BASE_CURRENCY = env_str("BASE_CURRENCY", "USD")
 # The Fernet key that encrypts secrets we must read back (trading servers' manager
 # passwords); empty: derived from SECRET_KEY (brokerage/secrets_box.py).
 SECRETS_KEY = env_str("SECRETS_KEY", "")
+# The bundled MT5 simulator the demo brokerage trades on (make run starts it; seed_demo points
+# the demo's trading server at it).
+MT5SIM_URL = env_str("MT5SIM_URL", "http://127.0.0.1:8443")
 # Where e-mails point people back to (the public address of this site).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -782,6 +782,25 @@ class WebApiPlatform:
                     seen[deal.ticket] = deal
         return sorted(seen.values(), key=lambda d: (d.time_msc, d.ticket))
 
+    def fetch_deal_records(
+        self, selector: Selector | Sequence[int] | str, since: datetime, until: datetime
+    ) -> list[dict[str, Any]]:
+        """The same deals as fetch_deals, as the server wrote them (string scalars, server
+        clock), for a bulk store that parses them in the database (clients.deal_store)."""
+        selector = Selector.coerce(selector)
+        seen: dict[str, dict[str, Any]] = {}
+        for chosen in self._selector_params(selector):
+            for start, end in self._day_chunks(since, until):
+                params = {**chosen, "from": str(start), "to": str(end)}
+                data = self._call("GET", "/api/deal/get_batch", params)
+                for row in _answer_list(data, "deal/get_batch"):
+                    if not isinstance(row, dict) or not str(row.get("Deal", "")).isdigit():
+                        raise ProtocolError(
+                            "deal/get_batch: a deal without a ticket", raw=str(row)[:2000]
+                        )
+                    seen[str(row["Deal"])] = row
+        return list(seen.values())
+
     def list_positions(self, selector: Selector | Sequence[int] | str) -> list[Position]:
         selector = Selector.coerce(selector)
         positions: dict[int, Position] = {}

@@ -60,7 +60,12 @@ def test_make_run_starts_everything_and_ctrl_c_stops_everything():
         if not k.startswith(("DJANGO_", "PYTEST", "BROKERAGE_"))
         and k not in ("DATABASE_URL", "REDIS_URL")
     }
-    env.update(BROKERAGE_VAR_DIR=var_dir, PORT=str(port), PYTHONUNBUFFERED="1")
+    env.update(
+        BROKERAGE_VAR_DIR=var_dir,
+        PORT=str(port),
+        MT5SIM_PORT=str(_free_port()),
+        PYTHONUNBUFFERED="1",
+    )
     log_path = BASE_DIR / "test-artifacts" / "make-run-smoke.log"
     log_path.parent.mkdir(exist_ok=True)
     log = open(log_path, "w")  # noqa: SIM115

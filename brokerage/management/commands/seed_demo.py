@@ -29,13 +29,15 @@ from brokerage.roles import (
     SALES_MANAGER,
     SUPPORT,
 )
-from clients.models import Client
+from brokerage.secrets_box import seal
+from clients.models import Client, TradingAccount, TradingServer
 from clients.services import client_register
 from kyc import services as kyc_services
 from kyc.models import CaseTransition, KycCase
 from kyc.screening.models import ListVersion
 from kyc.screening.selectors import latest_screening
 from kyc.screening.services import screen_client, watchlist_load
+from mt5sim import DEFAULT_MANAGER_LOGIN, DEFAULT_MANAGER_PASSWORD
 from partners.models import Partner
 from partners.services import partner_register
 from wallets.ledger.services import (
@@ -178,6 +180,11 @@ SCREENING_STORY = [
 ]
 
 
+# The simulator's traders (Procfile: --traders 8), logins from the first of its range.
+SIM_TRADERS = 8
+SIM_FIRST_LOGIN = 100000
+
+
 def hours(n: int) -> timedelta:
     return timedelta(hours=n)
 
@@ -198,6 +205,7 @@ class Command(BaseCommand):
             self._money()
             self._kyc()
             self._screening()
+            self._trading()
         if not options["quiet_logins"]:
             self._print_logins(secrets)
 
@@ -364,6 +372,39 @@ class Command(BaseCommand):
                     actor=user,
                     note="Demo: passport uploaded.",
                 )
+
+    def _trading(self) -> None:
+        """The demo's live server is the bundled MT5 simulator (make run starts it; its
+        simulated traders get logins 100000 and up on a fresh state). The first verified
+        traders own those accounts, so the portal and the back-office show trades moving."""
+        server, created = TradingServer.objects.get_or_create(
+            name="Meridian Live",
+            defaults={
+                "url": settings.MT5SIM_URL,
+                "manager_login": DEFAULT_MANAGER_LOGIN,
+                "password_sealed": seal(DEFAULT_MANAGER_PASSWORD),
+                "is_live": True,
+            },
+        )
+        if not created and server.url != settings.MT5SIM_URL:
+            TradingServer.objects.filter(pk=server.pk).update(url=settings.MT5SIM_URL)
+        owners = [
+            c
+            for c in self._demo_clients()
+            if KycCase.objects.filter(client=c, level__gte=1).exists()
+        ][:SIM_TRADERS]
+        for n, client in enumerate(owners):
+            TradingAccount.objects.get_or_create(
+                server=server,
+                login=SIM_FIRST_LOGIN + n,
+                defaults={
+                    "client": client,
+                    "group": "real\\standard",
+                    "leverage": 100,
+                    "currency": "USD",
+                    "is_live": True,
+                },
+            )
 
     def _demo_clients(self) -> list[Client]:
         by_email = {
