@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -135,7 +136,10 @@ class Deal(models.Model):
     external_id = models.CharField(max_length=64, blank=True)
     # An action code we don't know (a newer server build): stored and flagged, never dropped.
     unknown_action = models.BooleanField(default=False)
-    raw = models.JSONField(default=dict)
+    # The server's record as it came, JSON text: kept as evidence, never queried, so stored
+    # as text (PostgreSQL's jsonb would parse every field of every deal again: a third of the
+    # ingest time, bench/README.md). `record` gives it back as a dict.
+    raw = models.TextField(default="{}")
     synced_at = models.DateTimeField()
 
     class Meta:
@@ -149,6 +153,10 @@ class Deal(models.Model):
 
     def __str__(self) -> str:
         return f"deal {self.ticket} on {self.server_id}"
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return dict(json.loads(self.raw or "{}"))
 
     @property
     def lots(self) -> Decimal:

@@ -69,7 +69,7 @@ def test_a_dealer_edit_updates_the_row_in_place(server):
 def test_an_unknown_action_is_stored_and_flagged_not_dropped(server):
     deals_store(server_id=server.pk, deals=[deal(9, action=42, raw={"Action": "42"})])
     row = Deal.objects.get(ticket=9)
-    assert row.unknown_action and row.raw == {"Action": "42"}
+    assert row.unknown_action and row.record == {"Action": "42"}
 
 
 def test_manager_passwords_are_sealed_and_only_our_key_opens_them(settings):

@@ -99,7 +99,7 @@ def test_an_unknown_action_code_is_kept_and_flagged(fake, server):
     fake.add_deal(5001, fake.now_server - 60, Action="99", Profit="1.00")
     deals_sync(server=server, platform=platform(fake))
     deal = Deal.objects.get(server=server)
-    assert deal.unknown_action and deal.raw["Action"] == "99"
+    assert deal.unknown_action and deal.record["Action"] == "99"
 
 
 def test_a_reply_lost_after_the_server_applied_a_deposit_does_not_apply_it_twice(fake, server):
