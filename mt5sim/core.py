@@ -14,6 +14,7 @@ import random
 import re
 import tempfile
 import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -179,6 +180,9 @@ class Simulator:
         self.users: dict[int, User] = {}
         self.deals: dict[int, Deal] = {}  # insertion = ticket order
         self.deals_by_login: dict[int, list[int]] = {}
+        # Per login: deal times (ms) in order, with their tickets, for range queries by
+        # bisection; rebuilt on the first query after any deal was stored, moved or deleted.
+        self._time_index: dict[int, tuple[list[int], list[int]]] | None = None
         self.positions: dict[int, Position] = {}
         self.traders: list[int] = []
         self.next_deal = 1_000_001
@@ -445,6 +449,16 @@ class Simulator:
     def _store(self, deal: Deal) -> None:
         self.deals[deal.deal] = deal
         self.deals_by_login.setdefault(deal.login, []).append(deal.deal)
+        self._time_index = None
+
+    def _times(self) -> dict[int, tuple[list[int], list[int]]]:
+        if self._time_index is None:
+            index = {}
+            for login, tickets in self.deals_by_login.items():
+                pairs = sorted((self.deals[t].time_msc, t) for t in tickets if t in self.deals)
+                index[login] = ([m for m, _ in pairs], [t for _, t in pairs])
+            self._time_index = index
+        return self._time_index
 
     # ---------------------------------------------------------------- deal queries
     def deals_select(
@@ -468,11 +482,11 @@ class Simulator:
                     logins = self.logins_in_groups(group)
                 lo, hi = from_ * 1000, to * 1000 + 999
                 found = []
+                index = self._times()
                 for login in logins or []:
-                    for t in self.deals_by_login.get(login, ()):
-                        d = self.deals.get(t)
-                        if d is not None and lo <= d.time_msc <= hi:
-                            found.append(d)
+                    times, tickets = index.get(login, ([], []))
+                    first, last = bisect_left(times, lo), bisect_right(times, hi)
+                    found.extend(self.deals[t] for t in tickets[first:last])
                 found.sort(key=lambda d: d.deal)
             if symbol:
                 m = compile_mask(symbol)
@@ -505,8 +519,10 @@ class Simulator:
                 d.comment = str(changes["Comment"])[:COMMENT_LIMIT]
             if "TimeMsc" in changes:
                 d.time_msc = int(changes["TimeMsc"])
+                self._time_index = None
             elif "Time" in changes:
                 d.time_msc = int(changes["Time"]) * 1000
+                self._time_index = None
             self._rebook(d, d.profit + d.storage + d.commission + d.fee - before)
             d.modification_flags |= 1
             return d
@@ -528,6 +544,7 @@ class Simulator:
                 self._rebook(d, -(d.profit + d.storage + d.commission + d.fee))
             del self.deals[ticket]
             self.deals_by_login[d.login].remove(ticket)
+            self._time_index = None
 
     def _rebook(self, d: Deal, delta: Decimal) -> None:
         user = self.users.get(d.login)
@@ -740,6 +757,7 @@ class Simulator:
                     amount = Decimal(rng.randint(1, 50) * 100)
                     d = self.balance_op(spec, 2, amount, "Deposit", check_margin=False)
                     d.time_msc = t_msc
+                    self._time_index = None  # moved after it was stored
                     tickets.append(d.deal)
                     continue
                 sym, login, action, volume, open_pts, close_pts, t_in = spec
@@ -808,6 +826,7 @@ class Simulator:
                 self.users[user.login] = user
             self.deals = {}
             self.deals_by_login = {}
+            self._time_index = None
             for w in data["deals"]:
                 self._store(Deal.from_wire(w))
             self.positions = {}

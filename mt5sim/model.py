@@ -272,8 +272,24 @@ class Deal:
     market_ask: Decimal = Decimal(0)
     digits_currency: int = 2
     modification_flags: int = 0
+    # The wire form, rendered once: formatting 37 fields per deal per request made the
+    # simulator, not the client, the bottleneck of the ingest benchmark. Any change to the
+    # deal (a dealer's edit, a cancel) drops it (__setattr__ below).
+    _wire: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name != "_wire":
+            object.__setattr__(self, "_wire", None)
 
     def wire(self) -> dict[str, Any]:
+        """The deal as the Web API writes it. Shared: callers must not change it."""
+        if self._wire is None:
+            object.__setattr__(self, "_wire", self._render())
+        assert self._wire is not None
+        return self._wire
+
+    def _render(self) -> dict[str, Any]:
         d = self.digits
         cd = self.digits_currency
         value = q(self.contract_size * self.price * self.volume_ext / VOLUME_EXT_PER_LOT, cd)
