@@ -171,8 +171,7 @@ def _num(field: str) -> str:
 
 
 _RECORDS_SELECT = f"""
-    SELECT DISTINCT ON (r."Deal"::bigint)
-           r."Deal"::bigint AS ticket,
+    SELECT r."Deal"::bigint AS ticket,
            r."Login"::bigint AS login,
            {_int("Order")} AS "order",
            {_int("PositionID")} AS position_id,
@@ -196,7 +195,6 @@ _RECORDS_SELECT = f"""
                AS unknown_action,
            r.raw
       FROM _deal_records r
-     ORDER BY r."Deal"::bigint
 """
 
 
@@ -211,6 +209,10 @@ def deal_records_store(
     """deals_store for the server's own records (MT5 Web API deal fields, string scalars)."""
     if not records:
         return StoreResult(seen=0, inserted=0, updated=0, new_closing=[])
+    seen = len(records)
+    if len({r.get("Deal") for r in records}) != seen:
+        # The same ticket twice (one INSERT can't upsert a row twice): keep the last copy.
+        records = list({r.get("Deal"): r for r in records}.values())
     quoted = ", ".join(f'"{c}"' for c in COLUMNS)
     changed = " OR ".join(f'd."{c}" IS DISTINCT FROM EXCLUDED."{c}"' for c in CONTENT)
     updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in CONTENT)
@@ -239,7 +241,7 @@ def deal_records_store(
         merged = cursor.fetchall()
     inserted = [r for r in merged if r[3]]
     return StoreResult(
-        seen=len(records),
+        seen=seen,
         inserted=len(inserted),
         updated=len(merged) - len(inserted),
         new_closing=sorted(

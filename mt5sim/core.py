@@ -450,6 +450,10 @@ class Simulator:
         self.deals[deal.deal] = deal
         self.deals_by_login.setdefault(deal.login, []).append(deal.deal)
         self._time_index = None
+        # Rendered now, as a real server keeps its records ready to send: formatting the
+        # fields in Python at request time made the simulator, not the client, the
+        # bottleneck of bench/mt5.py. A later change (an edit, a cancel) renders it again.
+        deal.wire()
 
     def _times(self) -> dict[int, tuple[list[int], list[int]]]:
         if self._time_index is None:

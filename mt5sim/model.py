@@ -24,8 +24,12 @@ USER_RIGHT_REPORTS = 0x100
 DEFAULT_RIGHTS = USER_RIGHT_ENABLED | USER_RIGHT_PASSWORD | USER_RIGHT_EXPERT | USER_RIGHT_REPORTS
 
 
+_QUANTA = tuple(Decimal(1).scaleb(-d) for d in range(19))  # 1, 0.1, ... 1E-18
+
+
 def q(amount: Decimal, digits: int) -> Decimal:
-    return amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    quantum = _QUANTA[digits] if 0 <= digits < len(_QUANTA) else Decimal(1).scaleb(-digits)
+    return amount.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
 def money(amount: Decimal, digits: int = 2) -> str:

