@@ -13,8 +13,8 @@ from mt5sim import SimServer, Simulator
 from .conftest import call, handshake
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 def test_https_with_a_self_signed_certificate(tmp_path: Path, sim: Simulator):
+    assert shutil.which("openssl"), "the openssl command makes the test certificate"
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",

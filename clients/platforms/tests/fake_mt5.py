@@ -6,93 +6,12 @@ the trade server's clock. State is module-level, like the real package; ``reset(
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
+# The package's named tuples, as the simulator's own fake of the package defines them.
+from mt5sim.terminal import AccountInfo, Tick, TradeDeal, TradePosition  # noqa: E402
 
-class AccountInfo(NamedTuple):
-    login: int
-    trade_mode: int
-    leverage: int
-    limit_orders: int
-    margin_so_mode: int
-    trade_allowed: bool
-    trade_expert: bool
-    margin_mode: int
-    currency_digits: int
-    fifo_close: bool
-    balance: float
-    credit: float
-    profit: float
-    equity: float
-    margin: float
-    margin_free: float
-    margin_level: float
-    margin_so_call: float
-    margin_so_so: float
-    margin_initial: float
-    margin_maintenance: float
-    assets: float
-    liabilities: float
-    commission_blocked: float
-    name: str
-    server: str
-    currency: str
-    company: str
-
-
-class TradeDeal(NamedTuple):
-    ticket: int
-    order: int
-    time: int
-    time_msc: int
-    type: int
-    entry: int
-    magic: int
-    position_id: int
-    reason: int
-    volume: float
-    price: float
-    commission: float
-    swap: float
-    profit: float
-    fee: float
-    symbol: str
-    comment: str
-    external_id: str
-
-
-class TradePosition(NamedTuple):
-    ticket: int
-    time: int
-    time_msc: int
-    time_update: int
-    time_update_msc: int
-    type: int
-    magic: int
-    identifier: int
-    reason: int
-    volume: float
-    price_open: float
-    sl: float
-    tp: float
-    price_current: float
-    swap: float
-    profit: float
-    symbol: str
-    comment: str
-    external_id: str
-
-
-class Tick(NamedTuple):
-    time: int
-    bid: float
-    ask: float
-    last: float
-    volume: int
-    time_msc: int
-    flags: int
-    volume_real: float
-
+__all__ = ["AccountInfo", "Tick", "TradeDeal", "TradePosition"]
 
 account: AccountInfo | None = None
 deals: list[TradeDeal] = []
