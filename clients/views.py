@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
 from datetime import UTC
 from decimal import Decimal
 
@@ -14,6 +12,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.vary import vary_on_headers
 
+from brokerage.csv_export import csv_response
 from brokerage.http import AuthedHttpRequest
 from brokerage.permissions import backoffice_view, portal_view
 from clients import trading_selectors
@@ -109,40 +108,28 @@ def portal_history(request: AuthedHttpRequest, pk: int) -> HttpResponseBase:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def _deals_csv(deals: QuerySet[Deal], filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def rows() -> Iterator[str]:
-        yield writer.writerow(
-            ["Time (UTC)", "Ticket", "Type", "Entry", "Symbol", "Lots", "Price", "Profit",
-             "Swap", "Commission", "Fee", "Position"]
-        )  # fmt: skip
-        for deal in deals.iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    deal.time.isoformat(timespec="seconds"),
-                    deal.ticket,
-                    deal.action_label,
-                    deal.entry_label,
-                    deal.symbol,
-                    str(deal.lots),
-                    str(deal.price.normalize()),
-                    str(deal.profit.quantize(Decimal("0.01"))),
-                    str(deal.swap.quantize(Decimal("0.01"))),
-                    str(deal.commission.quantize(Decimal("0.01"))),
-                    str(deal.fee.quantize(Decimal("0.01"))),
-                    deal.position_id,
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    cents = Decimal("0.01")
+    rows = (
+        [
+            deal.time.isoformat(timespec="seconds"),
+            deal.ticket,
+            deal.action_label,
+            deal.entry_label,
+            deal.symbol,
+            str(deal.lots),
+            str(deal.price.normalize()),
+            str(deal.profit.quantize(cents)),
+            str(deal.swap.quantize(cents)),
+            str(deal.commission.quantize(cents)),
+            str(deal.fee.quantize(cents)),
+            deal.position_id,
+        ]
+        for deal in deals.iterator(chunk_size=2000)
+    )
+    header = ["Time (UTC)", "Ticket", "Type", "Entry", "Symbol", "Lots", "Price", "Profit",
+              "Swap", "Commission", "Fee", "Position"]  # fmt: skip
+    return csv_response(header=header, rows=rows, filename=filename)
 
 
 # --- trading servers in the back-office ------------------------------------------------------

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +11,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.vary import vary_on_headers
 
+from brokerage.csv_export import csv_cell, csv_response
 from brokerage.http import AuthedHttpRequest
 from brokerage.permissions import backoffice_view, portal_view
 from wallets import selectors
@@ -51,52 +51,25 @@ def _fragment(request: AuthedHttpRequest, template: str) -> str:
 # --- statements (the same component in the portal and the back-office) -----------------------
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_cell(text: str) -> str:
-    # A memo typed by someone must not become a formula when the file opens in a spreadsheet.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _statement_csv(entries: Any, filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def rows() -> Iterator[str]:
-        yield writer.writerow(
-            [
-                "Date (UTC)",
-                "Journal",
-                "Kind",
-                "Description",
-                "Reference",
-                "Status",
-                "Amount",
-                "Currency",
-                "Balance after",
-            ]
-        )
+    def rows() -> Iterator[list[Any]]:
         for entry in entries.iterator(chunk_size=2000):
             [row] = selectors.statement_rows([entry])
-            yield writer.writerow(
-                [
-                    row.at.isoformat(timespec="seconds"),
-                    row.journal_id,
-                    row.kind_label,
-                    _csv_cell(row.description),
-                    _csv_cell(row.reference),
-                    "pending" if row.pending else "posted",
-                    str(row.amount),
-                    row.currency,
-                    "" if row.balance_after is None else str(row.balance_after),
-                ]
-            )
+            yield [
+                row.at.isoformat(timespec="seconds"),
+                row.journal_id,
+                row.kind_label,
+                csv_cell(row.description),
+                csv_cell(row.reference),
+                "pending" if row.pending else "posted",
+                str(row.amount),
+                row.currency,
+                "" if row.balance_after is None else str(row.balance_after),
+            ]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    header = ["Date (UTC)", "Journal", "Kind", "Description", "Reference", "Status",
+              "Amount", "Currency", "Balance after"]  # fmt: skip
+    return csv_response(header=header, rows=rows(), filename=filename)
 
 
 def _statement(

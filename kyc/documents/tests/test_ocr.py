@@ -24,6 +24,7 @@ def _tesseract():
     if not shutil.which("tesseract"):
         pytest.fail("tesseract not found: apt-get install tesseract-ocr", pytrace=False)
 
+
 # ICAO 9303 part 4's specimen passport, with an expiry in the future so the prefilled date
 # is a useful one (check digits recomputed: 340415 -> 9, composite -> 6).
 VALID = [
