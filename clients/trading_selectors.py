@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Max, QuerySet, Sum
+from django.db.models import Max, OuterRef, QuerySet, Subquery, Sum
 from django.http import Http404
 from django.utils.timezone import now as django_now
 
@@ -45,17 +45,22 @@ class AccountCard:
 
 
 def accounts_for_client(*, client: Client) -> list[AccountCard]:
+    """The client's accounts, each with its latest snapshot (two queries, whatever the count:
+    snapshots accumulate every minute, so they are never loaded whole)."""
+    latest = AccountSnapshot.objects.filter(account=OuterRef("pk")).order_by("-taken_at")
     accounts = list(
         TradingAccount.objects.filter(client=client)
         .select_related("server")
+        .annotate(latest_snapshot=Subquery(latest.values("pk")[:1]))
         .order_by("-is_live", "login")
     )
-    cards = []
-    for account in accounts:
-        cards.append(
-            AccountCard(account=account, snapshot=account.snapshots.order_by("-taken_at").first())
-        )
-    return cards
+    snapshots = AccountSnapshot.objects.in_bulk(
+        [a.latest_snapshot for a in accounts if a.latest_snapshot]  # type: ignore[attr-defined]
+    )
+    return [
+        AccountCard(account=a, snapshot=snapshots.get(a.latest_snapshot))  # type: ignore[attr-defined]
+        for a in accounts
+    ]
 
 
 def account_for_client(*, client: Client, pk: int) -> TradingAccount:
