@@ -305,3 +305,33 @@ class BalanceOperation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.op_ref}: {self.amount} on {self.account}"
+
+
+class Notice(models.Model):
+    """A message to a client, shown in the portal (and usually e-mailed too): a deposit
+    credited, a withdrawal approved, a transfer that failed. Written by clients.notices.notify."""
+
+    class Level(models.TextChoices):
+        INFO = "info", "Information"
+        SUCCESS = "success", "Done"
+        WARNING = "warning", "Needs attention"
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="notices")
+    level = models.CharField(max_length=8, choices=Level, default=Level.INFO)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=300, blank=True, help_text="A portal path to act on it")
+    # What caused it, so a retried task notifies once (e.g. "deposit:42:credited").
+    key = models.CharField(max_length=120)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["client", "-created_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "key"], name="notice_once_per_cause")
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -79,7 +79,11 @@ INSTALLED_APPS = [
     "kyc.providers",
     "kyc.riskscore",
     "wallets",
+    "wallets.payments",
+    "wallets.withdrawals",
+    "wallets.transfers",
     "partners",
+    "partners.commissions",
     "risk",
     "reports",
 ]

@@ -18,14 +18,15 @@ def admin(server: SimServer, path: str, body: dict | None = None) -> dict:
 
 
 def test_latency_slows_every_call(api: httpx.Client, server: SimServer):
-    admin(server, "/__sim__/faults", {"latency_ms": 300})
+    admin(server, "/__sim__/faults", {"latency_ms": 1500})
     t = time.monotonic()
     assert call(api, "/api/test/access")["retcode"] == "0 Done"
-    assert time.monotonic() - t >= 0.3
+    assert time.monotonic() - t >= 1.5
     admin(server, "/__sim__/faults", {"reset": True})
     t = time.monotonic()
     call(api, "/api/test/access")
-    assert time.monotonic() - t < 0.3
+    # Well under the injected delay however busy the machine is (a lower bound is exact).
+    assert time.monotonic() - t < 1.5
 
 
 def test_dropping_sessions_makes_the_next_call_403(api: httpx.Client, server: SimServer):
