@@ -198,32 +198,79 @@ _RECORDS_SELECT = f"""
 """
 
 
+@dataclass(frozen=True)
+class PreparedDeals:
+    """A batch of server records as COPY text for _deal_records, made ahead of the store
+    (by the sync's reader thread, while PostgreSQL works on the previous batch)."""
+
+    data: str
+    count: int
+    seen: int
+    # (time_msc, ticket) of the latest deal: where the cursor stands after this batch.
+    last: tuple[int, int] | None
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if not isinstance(value, str):
+        value = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    return value.translate(_COPY_ESCAPES)
+
+
+def deal_records_prepare(records: Iterable[tuple[dict[str, Any], str]]) -> PreparedDeals:
+    """COPY lines (RECORD_FIELDS, then the deal's JSON text as sent) for each record; the
+    same ticket twice keeps the last copy (one INSERT can't upsert a row twice)."""
+    lines: dict[Any, str] = {}
+    tabs = len(RECORD_FIELDS)
+    last: tuple[int, int] | None = None
+    seen = 0
+    for record, text in records:
+        seen += 1
+        get = record.get
+        values = [get(f) for f in RECORD_FIELDS]
+        try:
+            line = "\t".join(values) + "\t" + text  # type: ignore[arg-type]
+        except TypeError:  # None or a non-string scalar: the careful way
+            line = ""
+        # Fast path: plain strings need no escaping (digits, symbols, JSON without escapes).
+        if not line or line.count("\t") != tabs or "\\" in line or "\n" in line or "\r" in line:
+            line = "\t".join(_copy_value(v) for v in [*values, text])
+        lines[values[0]] = line
+        position = record_position(record)
+        if last is None or position > last:
+            last = position
+    return PreparedDeals(
+        data="\n".join(lines.values()) + "\n" if lines else "",
+        count=len(lines),
+        seen=seen,
+        last=last,
+    )
+
+
 def deal_records_store(
     *,
     server_id: int,
-    records: list[dict[str, Any]],
+    prepared: PreparedDeals,
     zone: str,
     shift_hours: int,
     now: datetime | None = None,
 ) -> StoreResult:
-    """deals_store for the server's own records (MT5 Web API deal fields, string scalars)."""
-    if not records:
-        return StoreResult(seen=0, inserted=0, updated=0, new_closing=[])
-    seen = len(records)
-    if len({r.get("Deal") for r in records}) != seen:
-        # The same ticket twice (one INSERT can't upsert a row twice): keep the last copy.
-        records = list({r.get("Deal"): r for r in records}.values())
+    """deals_store for the server's own records (MT5 Web API deal fields, string scalars),
+    prepared as COPY text by deal_records_prepare."""
+    if not prepared.count:
+        return StoreResult(seen=prepared.seen, inserted=0, updated=0, new_closing=[])
     quoted = ", ".join(f'"{c}"' for c in COLUMNS)
     changed = " OR ".join(f'd."{c}" IS DISTINCT FROM EXCLUDED."{c}"' for c in CONTENT)
     updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in CONTENT)
-    dumps = json.dumps
     with connection.cursor() as cursor:
         cursor.execute(_RECORDS_TABLE)
         cursor.execute("DELETE FROM _deal_records")
-        fields = RECORD_FIELDS
         with cursor.cursor.copy("COPY _deal_records FROM STDIN") as copy:
-            for record in records:
-                copy.write_row([*(record.get(f) for f in fields), dumps(record)])
+            copy.write(prepared.data)
         cursor.execute(
             f"""
             WITH merged AS (
@@ -241,7 +288,7 @@ def deal_records_store(
         merged = cursor.fetchall()
     inserted = [r for r in merged if r[3]]
     return StoreResult(
-        seen=seen,
+        seen=prepared.seen,
         inserted=len(inserted),
         updated=len(merged) - len(inserted),
         new_closing=sorted(

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from brokerage.secrets_box import unseal
-from clients.deal_store import deal_records_store, deals_store, record_position
+from clients.deal_store import deal_records_prepare, deal_records_store, deals_store
 from clients.models import (
     AccountSnapshot,
     Position,
@@ -152,10 +152,15 @@ def _sync_window(
 ) -> None:
     from clients.platforms.base import Selector
 
-    # A platform that can hand over its records as they came has them parsed by PostgreSQL
-    # (clients.deal_store.deal_records_store); any other gives us Deal objects.
+    # A platform that can hand over its records as they came has them converted by
+    # PostgreSQL (clients.deal_store.deal_records_store); any other gives us Deal objects.
     raw = hasattr(platform, "fetch_deal_records")
-    fetch = platform.fetch_deal_records if raw else platform.fetch_deals
+
+    def fetch(selector: Any, start: datetime, end: datetime) -> Any:
+        if raw:  # COPY text made here, in the reader thread, while PostgreSQL works
+            return deal_records_prepare(platform.fetch_deal_records(selector, start, end))
+        return platform.fetch_deals(selector, start, end)
+
     windows = []
     start = since
     while start < until:
@@ -178,19 +183,21 @@ def _sync_window(
                 if raw:
                     result = deal_records_store(
                         server_id=server.pk,
-                        records=deals,
+                        prepared=deals,
                         zone=server.clock_zone,
                         shift_hours=server.clock_shift_hours,
                     )
-                    positions = [record_position(r) for r in deals]
+                    last = deals.last
                 else:
                     result = deals_store(server_id=server.pk, deals=deals)
-                    positions = [(d.time_msc, d.ticket) for d in deals]
-                if cursor is not None and positions:
-                    last = max(positions)
-                    if last > (cursor.last_time_msc, cursor.last_ticket):
-                        cursor.last_time_msc, cursor.last_ticket = last
-                        cursor.save()
+                    last = max(((d.time_msc, d.ticket) for d in deals), default=None)
+                if (
+                    cursor is not None
+                    and last is not None
+                    and last > (cursor.last_time_msc, cursor.last_ticket)
+                ):
+                    cursor.last_time_msc, cursor.last_ticket = last
+                    cursor.save()
                 _hand_over(server.pk, result.new_closing)
             totals.seen += result.seen
             totals.written += result.inserted + result.updated

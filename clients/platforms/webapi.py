@@ -20,6 +20,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
 import ssl
 import threading
@@ -124,6 +125,67 @@ _WRITE_UNKNOWN = {9, 10}
 _KNOWN_PLAIN = {2: "common error", 3002: "no free logins", 3003: "wrong server"}
 
 
+class Reply(dict[str, Any]):
+    """A parsed reply; with `texts`, also the text of each object of its `answer` list exactly
+    as the server sent it (what a deal's raw copy keeps, without encoding it again)."""
+
+    answer_texts: list[str] | None = None
+
+
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _skip(text: str, at: int) -> int:
+    """The index of the first non-space character from `at` (JSON's four kinds of space)."""
+    match = _SPACE.match(text, at)
+    return match.end() if match else at
+
+
+def _parse_reply(text: str, *, texts: bool) -> Any:
+    if not texts:
+        return json.loads(text)
+    # Walk the top-level object value by value with the C scanner; the answer list element
+    # by element, keeping each element's span. One pass over the text, as json.loads.
+    decode = _DECODER.raw_decode
+    reply = Reply()
+    at = _skip(text, 0)
+    if text[at : at + 1] != "{":
+        return json.loads(text)  # not an object: let the caller say what is wrong
+    at = _skip(text, at + 1)
+    while text[at : at + 1] != "}":
+        key, at = decode(text, at)
+        at = _skip(text, at)
+        if text[at : at + 1] != ":":
+            raise ValueError(f"expected ':' at {at}")
+        at = _skip(text, at + 1)
+        if key == "answer" and text[at : at + 1] == "[":
+            items: list[Any] = []
+            spans: list[str] = []
+            at = _skip(text, at + 1)
+            while text[at : at + 1] != "]":
+                item, end = decode(text, at)
+                items.append(item)
+                spans.append(text[at:end])
+                at = _skip(text, end)
+                if text[at : at + 1] == ",":
+                    at = _skip(text, at + 1)
+                elif text[at : at + 1] != "]":
+                    raise ValueError(f"expected ',' or ']' at {at}")
+            reply[key], reply.answer_texts = items, spans
+            at += 1
+        else:
+            reply[key], at = decode(text, at)
+        at = _skip(text, at)
+        if text[at : at + 1] == ",":
+            at = _skip(text, at + 1)
+        elif text[at : at + 1] != "}":
+            raise ValueError(f"expected ',' or '}}' at {at}")
+    if text[_skip(text, at + 1) :]:
+        raise ValueError("text after the reply")
+    return reply
+
+
 def raise_for_retcode(code: int, body: dict[str, Any], what: str) -> None:
     if code in (0, 1):
         return
@@ -218,8 +280,10 @@ class _Session:
         body: dict[str, Any] | None,
         *,
         write: bool,
+        texts: bool = False,
     ) -> dict[str, Any]:
-        """One HTTP exchange on the session's connection; returns the parsed JSON body."""
+        """One HTTP exchange on the session's connection; returns the parsed JSON body (a
+        Reply keeping its answer objects' texts, with `texts`)."""
         try:
             if method == "GET":
                 response = self.client.get(path, params=params)
@@ -259,7 +323,7 @@ class _Session:
             if response.status_code != 200:
                 raise ProtocolError(f"{path}: HTTP {response.status_code}", raw=text)
             try:
-                data = json.loads(text)
+                data = _parse_reply(text, texts=texts)
             except ValueError as exc:
                 raise ProtocolError(f"{path}: reply is not JSON", raw=text) from exc
             if not isinstance(data, dict) or "retcode" not in data:
@@ -343,13 +407,14 @@ class _Session:
         body: dict[str, Any] | None = None,
         *,
         write: bool = False,
+        texts: bool = False,
     ) -> dict[str, Any]:
         with self.lock:
             attempts = 1 if write else 2
             for attempt in range(attempts):
                 self.ensure_ready()
                 try:
-                    data = self.send(method, path, params, body, write=write)
+                    data = self.send(method, path, params, body, write=write, texts=texts)
                 except _SessionLost as exc:
                     self.reset()
                     if attempt + 1 < attempts:
@@ -565,12 +630,13 @@ class WebApiPlatform:
         body: dict[str, Any] | None = None,
         *,
         write: bool = False,
+        texts: bool = False,
     ) -> dict[str, Any]:
         session = self._session
         if session.pid != os.getpid():
             # Built before a fork: find (or make) this process's own session.
             session = self._session = _session_for((self.url, self.login), session.clone)
-        return session.call(method, path, params, body, write=write)
+        return session.call(method, path, params, body, write=write, texts=texts)
 
     def close(self) -> None:
         with _registry_lock:
@@ -784,21 +850,26 @@ class WebApiPlatform:
 
     def fetch_deal_records(
         self, selector: Selector | Sequence[int] | str, since: datetime, until: datetime
-    ) -> list[dict[str, Any]]:
+    ) -> list[tuple[dict[str, Any], str]]:
         """The same deals as fetch_deals, as the server wrote them (string scalars, server
-        clock), for a bulk store that parses them in the database (clients.deal_store)."""
+        clock): each deal's fields and its JSON text as sent, for a bulk store that converts
+        them in the database and keeps the text as the raw copy (clients.deal_store)."""
         selector = Selector.coerce(selector)
-        seen: dict[str, dict[str, Any]] = {}
+        seen: dict[str, tuple[dict[str, Any], str]] = {}
         for chosen in self._selector_params(selector):
             for start, end in self._day_chunks(since, until):
                 params = {**chosen, "from": str(start), "to": str(end)}
-                data = self._call("GET", "/api/deal/get_batch", params)
-                for row in _answer_list(data, "deal/get_batch"):
+                data = self._call("GET", "/api/deal/get_batch", params, texts=True)
+                rows = _answer_list(data, "deal/get_batch")
+                texts = getattr(data, "answer_texts", None)
+                if texts is None or len(texts) != len(rows):  # a lone object, or no answer
+                    texts = [json.dumps(row) for row in rows]
+                for row, text in zip(rows, texts, strict=True):
                     if not isinstance(row, dict) or not str(row.get("Deal", "")).isdigit():
                         raise ProtocolError(
                             "deal/get_batch: a deal without a ticket", raw=str(row)[:2000]
                         )
-                    seen[str(row["Deal"])] = row
+                    seen[str(row["Deal"])] = (row, text)
         return list(seen.values())
 
     def list_positions(self, selector: Selector | Sequence[int] | str) -> list[Position]:
