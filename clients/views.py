@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
 from brokerage.csv_export import csv_response
@@ -18,24 +19,43 @@ from brokerage.permissions import backoffice_view, portal_view
 from clients import trading_selectors
 from clients.forms import DealFilterForm, ResyncForm
 from clients.models import Client, Deal, TradingServer
-from clients.selectors import client_get_for_user, client_list_for_user
+from clients.notices import notices_for_client, notices_mark_read
+from clients.selectors import client_get_for_user, client_list_for_user, portal_overview
 from clients.tasks import rescan_range
 from kyc.selectors import kyc_summary
-from wallets.selectors import recent_statement_rows, wallet_overview
+from wallets.selectors import recent_statement_rows
 
 
 @portal_view
 def portal_home(request: AuthedHttpRequest) -> HttpResponse:
     client = request.user.client
+    if request.method == "POST" and request.POST.get("notices") == "read":
+        notices_mark_read(client=client)
+        return redirect("clients:portal-home")
     return render(
         request,
         "clients/portal_home.html",
         {
             "client": client,
-            "overview": wallet_overview(client=client),
+            "overview": portal_overview(client=client),
             "recent": recent_statement_rows(client=client),
+            "notices": list(notices_for_client(client=client, unread_only=True)[:5]),
+            "actions": _home_actions(),
         },
     )
+
+
+def _home_actions() -> list[dict[str, str]]:
+    """One tap to each everyday money action (the first is the primary one)."""
+    actions = [
+        ("Wallets", "wallets:wallet-list"),
+        ("Convert", "wallets:convert"),
+        ("Accounts", "clients:portal-accounts"),
+    ]
+    return [
+        {"label": label, "url": reverse(name), "style": "" if i == 0 else "secondary outline"}
+        for i, (label, name) in enumerate(actions)
+    ]
 
 
 @backoffice_view("view_clients")

@@ -47,21 +47,38 @@ def wallet_list_for_client(*, client: Client) -> list[tuple[LedgerAccount, Balan
     return [(a, account_balance(account=a)) for a in accounts]
 
 
+def value_in_total_currency(
+    amounts: Iterable[tuple[Decimal, str]],
+) -> tuple[Decimal, list[str]]:
+    """The sum of amounts valued in TOTAL_CURRENCY at our current rates (no markup), and the
+    currencies left out for want of a rate."""
+    amounts = list(amounts)
+    wanted = {c for _, c in amounts if c != TOTAL_CURRENCY}
+    rates = dict(
+        FxRate.objects.filter(quote_id=TOTAL_CURRENCY, base_id__in=wanted).values_list(
+            "base_id", "rate"
+        )
+    )
+    total = Decimal(0)
+    left_out: list[str] = []
+    for amount, currency in amounts:
+        if currency == TOTAL_CURRENCY:
+            total += amount
+        elif currency in rates:
+            total += amount * rates[currency]
+        elif currency not in left_out:
+            left_out.append(currency)
+    return total.quantize(Decimal("0.01")), left_out
+
+
 def wallet_overview(*, client: Client) -> WalletOverview:
     wallets = wallet_list_for_client(client=client)
-    rates = dict(FxRate.objects.filter(quote_id=TOTAL_CURRENCY).values_list("base_id", "rate"))
-    total = Decimal(0)
-    not_totalled = []
-    for account, balance in wallets:
-        if account.currency_id == TOTAL_CURRENCY:
-            total += balance.posted
-        elif account.currency_id in rates:
-            total += balance.posted * rates[account.currency_id]
-        else:
-            not_totalled.append(account.currency_id)
+    total, not_totalled = value_in_total_currency(
+        (balance.posted, account.currency_id) for account, balance in wallets
+    )
     return WalletOverview(
         wallets=wallets,
-        total=total.quantize(Decimal("0.01")) if wallets else None,
+        total=total if wallets else None,
         total_currency=TOTAL_CURRENCY,
         not_totalled=not_totalled,
     )
