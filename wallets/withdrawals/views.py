@@ -16,7 +16,7 @@ from brokerage.csv_export import csv_cell, csv_response
 from brokerage.http import AuthedHttpRequest
 from brokerage.permissions import backoffice_view, portal_view
 from wallets.ledger.selectors import account_balance, statement_entries
-from wallets.ledger.services import wallet_for_client
+from wallets.ledger.services import currency_exponent, wallet_for_client
 from wallets.models import LedgerAccount
 from wallets.money import money_text
 from wallets.selectors import adjustment_approvers, currency_codes, statement_rows
@@ -159,7 +159,7 @@ def _queue_csv(items: Any) -> HttpResponseBase:
                 w.client_id,
                 csv_cell(w.client.name),
                 csv_cell(w.client.user.email),
-                str(w.amount.quantize(Decimal(1).scaleb(-8)).normalize()),
+                str(w.amount.quantize(Decimal(1).scaleb(-currency_exponent(w.currency)))),
                 w.currency,
                 w.get_destination_display(),
                 csv_cell(w.method.name if w.method else w.iban),
