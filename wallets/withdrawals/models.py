@@ -175,6 +175,7 @@ def iban_display(iban: str) -> str:
     return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
 
 
+@pghistory.track()
 class WithdrawalApproval(models.Model):
     """One person's approval. The database refuses the same person approving twice."""
 

@@ -293,6 +293,11 @@ def withdrawal_request(
     Client.objects.select_for_update(of=("self",)).filter(pk=client.pk).first()
     existing = Withdrawal.objects.filter(client=client, request_token=token).first()
     if existing is not None:
+        if (existing.amount, existing.currency) != (amount, currency):
+            raise WithdrawalError(
+                f"This form was already used for withdrawal #{existing.pk}. "
+                "Start a new withdrawal for a different amount."
+            )
         return Requested(withdrawal=existing, created=False)
     checked = withdrawal_check(
         client=client, amount=amount, currency=currency, destination=destination

@@ -105,6 +105,14 @@ def test_the_same_token_holds_once(trader):
     assert available(trader) == D("2400.00")
 
 
+def test_a_used_token_with_another_amount_is_refused(trader):
+    first = request(trader, "100", token="form-token-2")
+    assert refused(request, trader, "200", token="form-token-2") == (
+        f"This form was already used for withdrawal #{first.pk}. "
+        "Start a new withdrawal for a different amount."
+    )
+
+
 def test_a_refusal_by_the_ledger_reads_like_the_check(trader, monkeypatch):
     """The Python check passed (say another session spent the money meanwhile); the ledger's
     no-overdraft constraint refuses the hold and the client reads the same sentence."""
