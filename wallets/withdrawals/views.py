@@ -179,7 +179,9 @@ def _queue_csv(items: Any) -> HttpResponseBase:
 @backoffice_view("view_payments")
 @vary_on_headers("HX-Request")
 def queue(request: AuthedHttpRequest) -> HttpResponseBase:
-    form = QueueFilterForm(request.GET or None, currencies=currency_codes())
+    form = QueueFilterForm(
+        request.GET or None, currencies=currency_codes(), initial={"status": "pending"}
+    )
     values = form.values()
     items = selectors.withdrawal_queue(**values)
     if request.GET.get("format") == "csv":

@@ -92,6 +92,15 @@ def test_the_client_sees_each_step_and_cancels(client, trader):
     assert "Cancelled" in body and "100.00 USD is available again." in body
 
 
+def test_staff_notes_on_approvals_stay_internal(client, trader, finance, finance2):
+    withdrawal = request(trader, "1500")
+    withdrawal_approve(withdrawal_id=withdrawal.pk, actor=finance, note="Internal: rang the bank.")
+    client.force_login(trader.user)
+    body = client.get(f"/portal/withdrawals/{withdrawal.pk}/").content.decode()
+    assert "Waiting for a second approval" in body
+    assert "rang the bank" not in body and "Felix" not in body
+
+
 def test_a_non_finance_staff_member_gets_403_on_the_queue(client, support):
     login_staff(client, support)
     assert client.get("/backoffice/payments/withdrawals/").status_code == 403
