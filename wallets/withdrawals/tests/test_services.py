@@ -431,3 +431,37 @@ def test_the_state_machine_refuses_a_skipped_step(trader):
     withdrawal = request(trader, "100")
     with pytest.raises(TransitionError):
         withdrawal.move(Withdrawal.Status.PAID, actor=None)
+
+
+def test_limits_follow_the_kyc_level(db, settings):
+    settings.KYC_POLICY = {"withdraw": {"level": 1}}
+    settings.WITHDRAWAL_LIMITS = {
+        1: {"per_day": "100", "currency": "USD"},
+        2: {"per_day": "1000", "currency": "USD"},
+    }
+    basic, full = verified_client(level=1), verified_client(level=2)
+    fund(basic, "500")
+    fund(full, "500")
+    assert refused(request, basic, "150") == (
+        "You can withdraw up to 100.00 USD a day; 100.00 USD is left today. "
+        "Withdraw less, or the rest tomorrow."
+    )
+    request(full, "150")
+
+
+def test_a_level_without_a_limit_may_not_withdraw(db, settings):
+    settings.KYC_POLICY = {"withdraw": {"level": 0}}
+    client = verified_client(level=0)
+    fund(client, "50")
+    assert refused(request, client, "10") == (
+        "Withdrawals are not available at your verification level. "
+        "Complete verification to withdraw."
+    )
+
+
+def test_a_method_that_doesnt_take_the_currency(trader, card):
+    fund(trader, "100", "USDT")
+    message = refused(
+        request, trader, "10", currency="USDT", destination=Destination(kind="method", method=card)
+    )
+    assert message == "Card (Visa, Mastercard) doesn't take USDT. Choose a bank account."

@@ -162,3 +162,20 @@ def test_an_auditor_sees_but_cannot_decide(client, trader):
     url = f"/backoffice/payments/withdrawals/{withdrawal.pk}/"
     assert "Only finance staff may decide withdrawals." in client.get(url).content.decode()
     assert client.post(url, {"action": "approve", "confirm": "1"}).status_code == 403
+
+
+def test_the_queue_flags_what_waits_too_long(client, trader, finance):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = request(trader, "100")
+    Withdrawal.objects.filter(pk=old.pk).update(requested_at=timezone.now() - timedelta(days=4))
+    request(trader, "50")
+    login_staff(client, finance)
+    response = client.get("/backoffice/payments/withdrawals/", HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="results">')  # htmx gets the table only
+    assert '<span class="status status-bad">4 days</span>' in body
+    ages = [age.flag for _, age, _ in response.context["rows"]]
+    assert ages == ["bad", ""]
