@@ -54,6 +54,8 @@ MATRIX: dict[str, set[str]] = {
     "wallets:adjustments": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "wallets:adjustment": {R.ADMIN, R.FINANCE, R.AUDITOR},  # deciding needs change_payments
     "wallets:adjustment-new": {R.ADMIN, R.FINANCE},
+    "withdrawals:queue": {R.ADMIN, R.FINANCE, R.AUDITOR},
+    "withdrawals:detail": {R.ADMIN, R.FINANCE, R.AUDITOR},  # deciding needs change_payments
     "risk:overview": {R.ADMIN, R.COMPLIANCE, R.DEALING, R.AUDITOR},
     "partners:backoffice-list": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
     "reports:report-list": {
@@ -74,6 +76,9 @@ MATRIX: dict[str, set[str]] = {
     "wallets:wallet-list": {"trader"},
     "wallets:statement": {"trader"},  # their own wallet's; another's is a 404 (wallets tests)
     "wallets:convert": {"trader"},
+    "withdrawals:withdraw": {"trader"},
+    "withdrawals:portal-list": {"trader"},
+    "withdrawals:portal-detail": {"trader"},  # their own; another's is a 404 (withdrawals tests)
     # partner dashboard
     "partners:dashboard": {"ib"},
 }
@@ -171,6 +176,25 @@ def _kyc_risk_objects(client_pk: int) -> dict[str, int]:
     }
 
 
+def _withdrawal(client: Client) -> int:
+    """A withdrawal row (no money behind it: these pages only read it)."""
+    from decimal import Decimal
+
+    from wallets.withdrawals.models import Withdrawal
+
+    return Withdrawal.objects.create(
+        client=client,
+        amount=Decimal("10"),
+        currency="USD",
+        destination="bank",
+        iban="DE89370400440532013000",
+        bic="COBADEFFXXX",
+        account_holder=client.name,
+        request_token=f"matrix-{client.pk}",
+        requested_by=client.user,
+    ).pk
+
+
 def _path(name: str, route: str, some_client_pk: int, trader: User | None = None) -> str:
     if name == "brokerage:staff-roles":
         pk = make_staff(R.SUPPORT).pk
@@ -178,6 +202,11 @@ def _path(name: str, route: str, some_client_pk: int, trader: User | None = None
         pk = _kyc_risk_objects(some_client_pk).get(name, some_client_pk)
     elif name.startswith("wallets:"):
         pk = _wallet_objects(some_client_pk).get(name, some_client_pk)
+    elif name == "withdrawals:detail":
+        pk = _withdrawal(Client.objects.get(pk=some_client_pk))
+    elif name == "withdrawals:portal-detail":
+        assert trader is not None
+        pk = _withdrawal(trader.client)  # their own: the only one they may open
     elif name == "clients:portal-history":
         from clients.models import TradingAccount, TradingServer
 

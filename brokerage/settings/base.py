@@ -418,6 +418,20 @@ CELERY_BEAT_SCHEDULE |= SCREENING_BEAT_SCHEDULE
 # {"deposit": {"limit": "5000", "limit_currency": "EUR"}}.
 KYC_POLICY: dict[str, dict[str, object]] = {}
 
+# Withdrawals (wallets/withdrawals). How much a client may withdraw per calendar day (in the
+# limit's currency; other currencies count at the house FX rate, one for one without a rate),
+# keyed by KYC level: a level gets the limit of the highest key at or below it, none = nothing.
+# kyc_may(action="withdraw") decides first whether the level may withdraw at all.
+WITHDRAWAL_LIMITS: dict[int, dict[str, str]] = {
+    1: {"per_day": "1000", "currency": "USD"},
+    2: {"per_day": "10000", "currency": "USD"},
+}
+# Above this amount a second, different finance person must approve. Per currency; a currency
+# not listed is converted to USD at the house rate and compared with the USD threshold.
+WITHDRAWAL_SECOND_APPROVAL_ABOVE: dict[str, Decimal] = {
+    "USD": Decimal(env_int("WITHDRAWAL_SECOND_APPROVAL_ABOVE_USD", 1000, minimum=0)),
+}
+
 # Trading-server sync (clients/sync.py). The first sync of a server reads this many days back;
 # the nightly re-scan reads the trailing DEAL_RESCAN_DAYS again (dealer edits, cancels).
 DEAL_SYNC_FIRST_DAYS = 30

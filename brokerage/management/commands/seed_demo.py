@@ -50,6 +50,7 @@ from wallets.ledger.services import (
 )
 from wallets.models import FxRate, Journal, ManualAdjustment
 from wallets.services import adjustment_approve, adjustment_reject, adjustment_request
+from wallets.withdrawals import demo as withdrawals_demo
 
 # A demo-only password, printed at start. seed_demo refuses to run outside DEBUG.
 DEMO_PASSWORD = "meridian-demo-2026"  # noqa: S105
@@ -206,6 +207,7 @@ class Command(BaseCommand):
             self._kyc()
             self._screening()
             self._trading()
+            withdrawals_demo.seed()
         if not options["quiet_logins"]:
             self._print_logins(secrets)
 
