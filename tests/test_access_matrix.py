@@ -29,6 +29,9 @@ MATRIX: dict[str, set[str]] = {
     "clients:client-detail": ALL_STAFF - {R.SALES_AGENT},  # an agent: only their own clients
     "kyc:queue": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "clients:trading-health": {R.ADMIN, R.DEALING, R.AUDITOR},
+    "clients:trading-products": {R.ADMIN, R.DEALING, R.AUDITOR},
+    "clients:trading-product-new": {R.ADMIN, R.DEALING},
+    "clients:trading-product-edit": {R.ADMIN, R.DEALING},
     "kyc:case": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "kyc:funnel": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "kyc_providers:events": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
@@ -74,6 +77,10 @@ MATRIX: dict[str, set[str]] = {
     "wallets:wallet-list": {"trader"},
     "wallets:statement": {"trader"},  # their own wallet's; another's is a 404 (wallets tests)
     "wallets:convert": {"trader"},
+    "clients:portal-open-account": {"trader"},
+    "transfers:new": {"trader"},
+    "transfers:list": {"trader"},
+    "transfers:detail": {"trader"},  # their own transfer; another's is a 404 (transfers tests)
     # partner dashboard
     "partners:dashboard": {"ib"},
 }
@@ -193,6 +200,21 @@ def _path(name: str, route: str, some_client_pk: int, trader: User | None = None
             group="real\\standard",
             leverage=100,
         ).pk
+    elif name == "clients:trading-product-edit":
+        from clients.models import TradingProduct, TradingServer
+
+        server, _ = TradingServer.objects.get_or_create(
+            name="Matrix",
+            defaults={"url": "http://127.0.0.1:1", "manager_login": 1, "password_sealed": ""},
+        )
+        pk = TradingProduct.objects.create(
+            name="Matrix", server=server, group="real\\standard", leverage_choices=[100]
+        ).pk
+    elif name == "transfers:detail":
+        from wallets.transfers.tests.factories import make_transfer
+
+        assert trader is not None
+        pk = make_transfer(client=trader.client).pk
     elif name == "kyc:case":
         from kyc.services import case_for_client
 
