@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -277,3 +278,32 @@ def test_between_two_wallets_the_form_points_to_convert(client, owner, trader, l
         {"source": "wallet:EUR", "target": f"account:{live_account.pk}", "amount": "10"},
     ).content.decode()
     assert f"MT5 #{live_account.login} is in USD: use your USD wallet" in mismatch
+
+
+def test_the_send_is_enqueued_on_the_platform_queue_after_commit(
+    trader, live_account, django_capture_on_commit_callbacks
+):
+    from brokerage.celery import app
+
+    with (
+        mock.patch("wallets.transfers.tasks.transfer_send.apply_async") as enqueue,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        transfer = submit(trader, live_account, "300.00")
+    enqueue.assert_called_once_with(args=[transfer.pk], queue="platform")
+    for name in ("wallets.transfers.tasks.transfer_send", "wallets.transfers.tasks.resolve"):
+        assert app.amqp.router.route({}, name)["queue"].name == "platform"
+
+
+def test_the_pending_page_polls_only_its_status(client, owner, trader, live_account):
+    transfer = submit(trader, live_account, "300.00")
+    client.force_login(owner)
+    fragment = client.get(
+        f"/portal/transfers/{transfer.pk}/", headers={"HX-Request": "true"}
+    ).content.decode()
+    assert "<html" not in fragment and 'hx-trigger="every 2s"' in fragment
+    transfer_process(transfer_id=transfer.pk)
+    done = client.get(
+        f"/portal/transfers/{transfer.pk}/", headers={"HX-Request": "true"}
+    ).content.decode()
+    assert "hx-trigger" not in done and f"is on MT5 #{live_account.login}" in done
