@@ -57,6 +57,7 @@ MATRIX: dict[str, set[str]] = {
     "wallets:adjustments": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "wallets:adjustment": {R.ADMIN, R.FINANCE, R.AUDITOR},  # deciding needs change_payments
     "wallets:adjustment-new": {R.ADMIN, R.FINANCE},
+    "transfers:backoffice-list": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "risk:overview": {R.ADMIN, R.COMPLIANCE, R.DEALING, R.AUDITOR},
     "partners:backoffice-list": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
     "reports:report-list": {

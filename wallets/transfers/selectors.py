@@ -83,3 +83,14 @@ def wallet_has_money(*, client: Client) -> bool:
             client=client, kind=LedgerAccount.Kind.WALLET
         ).values_list("currency_id", flat=True)
     )
+
+
+def transfer_list_backoffice(*, status: str = "") -> QuerySet[Transfer]:
+    """Every client's transfers for finance and dealing; `in_flight` for the ones the
+    trading server has not settled yet (the oldest first: those need a look)."""
+    transfers = Transfer.objects.select_related("client__user", "account__server", "balance_op")
+    if status == "in_flight":
+        return transfers.filter(status__in=Transfer.IN_FLIGHT).order_by("created_at")
+    if status:
+        transfers = transfers.filter(status=status)
+    return transfers

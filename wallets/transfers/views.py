@@ -4,10 +4,11 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
 
 from brokerage.http import AuthedHttpRequest
-from brokerage.permissions import portal_view
+from brokerage.permissions import backoffice_view, portal_view
 from wallets.transfers import selectors
 from wallets.transfers.exceptions import TransferError
 from wallets.transfers.forms import TransferForm
@@ -94,3 +95,25 @@ def transfer_list(request: AuthedHttpRequest) -> HttpResponse:
     transfers = selectors.transfer_list_for_client(client=request.user.client)
     page = Paginator(transfers, 25).get_page(request.GET.get("page"))
     return render(request, "transfers/transfer_list.html", {"page": page})
+
+
+BACKOFFICE_FILTERS = [
+    ("in_flight", "In flight"),
+    ("failed", "Failed"),
+    ("done", "Done"),
+    ("", "All"),
+]
+
+
+@backoffice_view("view_payments")
+def transfer_backoffice_list(request: AuthedHttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "in_flight")
+    if status not in {value for value, _ in BACKOFFICE_FILTERS}:
+        status = "in_flight"
+    transfers = selectors.transfer_list_backoffice(status=status)
+    page = Paginator(transfers, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "transfers/backoffice_list.html",
+        {"page": page, "status": status, "filters": BACKOFFICE_FILTERS, "now": timezone.now()},
+    )

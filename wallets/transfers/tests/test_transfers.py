@@ -307,3 +307,17 @@ def test_the_pending_page_polls_only_its_status(client, owner, trader, live_acco
         f"/portal/transfers/{transfer.pk}/", headers={"HX-Request": "true"}
     ).content.decode()
     assert "hx-trigger" not in done and f"is on MT5 #{live_account.login}" in done
+
+
+def test_finance_sees_transfers_in_flight_with_their_server_reference(client, trader, live_account):
+    from brokerage import roles
+    from tests.factories import login_staff, make_staff
+
+    pending = submit(trader, live_account, "300.00")
+    login_staff(client, make_staff(roles.FINANCE))
+    page = client.get("/backoffice/transfers/").content.decode()
+    assert f"#{pending.pk}" in page and f"CRM#{pending.balance_op.op_ref}" in page
+    transfer_process(transfer_id=pending.pk)
+    assert f"#{pending.pk} " not in client.get("/backoffice/transfers/").content.decode()
+    done = client.get("/backoffice/transfers/", {"status": "done"}).content.decode()
+    assert f"#{pending.pk} " in done and "deal " in done
