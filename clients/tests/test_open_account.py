@@ -29,10 +29,15 @@ def sim():
 
 
 @pytest.fixture
-def sim_url(sim):
+def sim_server(sim):
     with SimServer(sim, port=0) as srv:
-        yield srv.url
+        yield srv
     close_all_sessions()
+
+
+@pytest.fixture
+def sim_url(sim_server):
+    return sim_server.url
 
 
 def _server(url: str, *, live: bool) -> TradingServer:
@@ -166,3 +171,29 @@ def test_dealing_edits_products_and_others_only_read(client, standard):
     login_staff(client, auditor)
     listing = client.get("/backoffice/trading/products/").content.decode()
     assert "Standard" in listing and "1:50, 1:100, 1:300" in listing and "Edit" not in listing
+
+
+def test_a_lost_reply_to_the_demo_funding_is_looked_up_later_not_paid_twice(
+    client, owner, sim, sim_server, demo
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from clients.tasks import resolve_balance_ops
+
+    client.force_login(owner)
+    sim_server.configure_faults({"balance_timeout": {"count": 1, "delay_ms": 50}})
+    page = client.post("/portal/accounts/open/", {"product": demo.pk, "leverage": "100"})
+    assert "virtual money is on its way" in page.content.decode()
+    funding = BalanceOperation.objects.get()
+    assert funding.status == BalanceOperation.Status.UNKNOWN
+    BalanceOperation.objects.filter(pk=funding.pk).update(
+        created_at=timezone.now() - timedelta(minutes=2)
+    )
+    assert resolve_balance_ops() == 1
+    funding.refresh_from_db()
+    assert funding.status == BalanceOperation.Status.DONE
+    login = funding.account.login
+    assert sim.users[login].balance == Decimal("10000.00")
+    assert [d.action for d in sim.deals.values() if d.login == login] == [2]
