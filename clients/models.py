@@ -6,6 +6,7 @@ from typing import Any
 
 import pghistory
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -99,6 +100,14 @@ class TradingAccount(models.Model):
     currency = models.CharField(max_length=8, default="USD")
     is_live = models.BooleanField(default=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
+    # What the client opened it as (None: opened before products existed, or by a dealer).
+    product = models.ForeignKey(
+        "TradingProduct",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accounts",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -335,3 +344,52 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+@pghistory.track()
+class TradingProduct(models.Model):
+    """An account type the broker offers in the portal ("Standard", "Pro", "Demo"): where it
+    opens (server and group), in which currency, with which leverages. Live or demo follows
+    the server. Dealing staff edit them in the back-office."""
+
+    name = models.CharField(max_length=64, unique=True)
+    server = models.ForeignKey(TradingServer, on_delete=models.PROTECT, related_name="products")
+    group = models.CharField(max_length=64, help_text="The MT5 group, e.g. real\\standard")
+    currency = models.CharField(max_length=8, default="USD")
+    leverage_choices = ArrayField(
+        models.PositiveIntegerField(), help_text="What a client may choose, e.g. 50, 100, 200"
+    )
+    default_leverage = models.PositiveIntegerField(default=100)
+    min_deposit = money(
+        default=Decimal(0), help_text="The first transfer to a new account must be at least this"
+    )
+    demo_balance = money(
+        default=Decimal(0), help_text="Virtual money a new demo account gets (demo servers only)"
+    )
+    enabled = models.BooleanField(default=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+    description = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_deposit__gte=0, demo_balance__gte=0),
+                name="trading_product_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(leverage_choices__len__gt=0), name="trading_product_has_leverage"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_live(self) -> bool:
+        return self.server.is_live
+
+    @property
+    def leverage_label(self) -> str:
+        return ", ".join(f"1:{n}" for n in sorted(self.leverage_choices))

@@ -70,3 +70,23 @@ def closing_deals_ready(server_id: int, tickets: list[int]) -> None:
     for path in settings.DEAL_CONSUMERS:
         module, _, name = path.rpartition(".")
         getattr(importlib.import_module(module), name)(server_id=server_id, tickets=tickets)
+
+
+@shared_task(name="clients.tasks.resolve_balance_ops", ignore_result=True)
+def resolve_balance_ops() -> int:
+    """Demo fundings left pending or unknown (a lost reply, a busy server) for over a minute:
+    looked up on the server first, sent only if absent. Transfers have their own resolver,
+    which settles the ledger too; this one only takes operations on demo accounts."""
+    from clients.models import BalanceOperation
+    from clients.trading_services import balance_operation_send
+
+    cutoff = timezone.now() - timedelta(minutes=1)
+    ops = BalanceOperation.objects.filter(
+        account__is_live=False,
+        status__in=[BalanceOperation.Status.PENDING, BalanceOperation.Status.UNKNOWN],
+        created_at__lt=cutoff,
+    )[:200]
+    done = 0
+    for op in ops:
+        done += balance_operation_send(op=op).status == BalanceOperation.Status.DONE
+    return done

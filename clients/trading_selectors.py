@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from django.db.models import Max, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, Max, OuterRef, QuerySet, Subquery, Sum
 from django.http import Http404
 from django.utils.timezone import now as django_now
 
-from clients.models import AccountSnapshot, Client, Deal, SyncRun, TradingAccount, TradingServer
+from clients.models import (
+    AccountSnapshot,
+    Client,
+    Deal,
+    SyncRun,
+    TradingAccount,
+    TradingProduct,
+    TradingServer,
+)
 
 # Deal actions a trader reads as trades, and the rest (balance, credit, charges...) by name.
 ACTION_LABELS = {
@@ -171,3 +180,29 @@ def deals_written_chart(*, now: datetime | None = None, buckets: int = 12) -> di
         "values": counts,
         "unit": "deals",
     }
+
+
+@dataclass(frozen=True)
+class ProductOffer:
+    product: TradingProduct
+    verdict: Any  # kyc.policy.Verdict: may this client open it now, and if not, why
+
+
+def product_offers(*, client: Client) -> list[ProductOffer]:
+    """The enabled products, each with the KYC answer for this client."""
+    from kyc.policy import kyc_may
+
+    products = TradingProduct.objects.filter(enabled=True).select_related("server")
+    verdicts: dict[bool, Any] = {}
+    offers = []
+    for product in products:
+        live = product.server.is_live
+        if live not in verdicts:
+            action = "open_live_account" if live else "open_demo_account"
+            verdicts[live] = kyc_may(client=client, action=action)
+        offers.append(ProductOffer(product=product, verdict=verdicts[live]))
+    return offers
+
+
+def product_list() -> QuerySet[TradingProduct]:
+    return TradingProduct.objects.select_related("server").annotate(account_count=Count("accounts"))

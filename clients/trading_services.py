@@ -10,7 +10,7 @@ never applies it twice.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from clients.exceptions import ClientError
-from clients.models import BalanceOperation, Client, TradingAccount, TradingServer
+from clients.models import (
+    BalanceOperation,
+    Client,
+    TradingAccount,
+    TradingProduct,
+    TradingServer,
+)
 from clients.sync import platform_for_server
 
 
@@ -26,23 +32,41 @@ from clients.sync import platform_for_server
 class OpenedAccount:
     account: TradingAccount
     # Shown to the trader once, never stored by us.
-    password: str
-    investor_password: str
+    password: str = field(repr=False)
+    investor_password: str = field(repr=False)
+    # A demo account's virtual balance, as a balance operation on the trading server.
+    funding: BalanceOperation | None = None
 
 
 def trading_account_open(
     *,
     client: Client,
-    server: TradingServer,
-    group: str,
     leverage: int,
+    product: TradingProduct | None = None,
+    server: TradingServer | None = None,
+    group: str = "",
     currency: str = "USD",
     platform: Any = None,
 ) -> OpenedAccount:
-    """Create the MT5 user (the KYC policy decides whether this client may) and mirror it."""
+    """Create the MT5 user (the KYC policy decides whether this client may) and mirror it.
+
+    With a `product`, the server, group and currency are the product's, the leverage must be
+    one it offers, and a demo product's virtual balance is credited on the trading server
+    (a real balance operation, so the account's history shows it)."""
     from clients.platforms.base import NewAccount, generate_password
     from kyc.policy import kyc_may
 
+    if product is not None:
+        if not product.enabled:
+            raise ClientError(f"The {product.name} account is not offered any more.")
+        if leverage not in product.leverage_choices:
+            raise ClientError(
+                f"Choose a leverage offered for the {product.name} account: "
+                f"{product.leverage_label}."
+            )
+        server, group, currency = product.server, product.group, product.currency
+    if server is None or not group:
+        raise ClientError("Choose an account type to open.")
     verdict = kyc_may(
         client=client, action="open_live_account" if server.is_live else "open_demo_account"
     )
@@ -75,8 +99,18 @@ def trading_account_open(
         leverage=record.leverage or leverage,
         currency=currency,
         is_live=server.is_live,
+        product=product,
     )
-    return OpenedAccount(account=account, password=password, investor_password=investor)
+    funding = None
+    if product is not None and not server.is_live and product.demo_balance > 0:
+        funding = balance_operation_request(
+            account=account, amount=product.demo_balance, comment="Demo funds"
+        )
+        # A lost reply leaves it UNKNOWN; clients.tasks.resolve_balance_ops looks it up later.
+        funding = balance_operation_send(op=funding, platform=platform)
+    return OpenedAccount(
+        account=account, password=password, investor_password=investor, funding=funding
+    )
 
 
 def new_op_ref() -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from datetime import UTC
 from decimal import Decimal
 
@@ -11,19 +12,25 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.vary import vary_on_headers
 
 from brokerage.csv_export import csv_response
 from brokerage.http import AuthedHttpRequest
 from brokerage.permissions import backoffice_view, portal_view
 from clients import trading_selectors
-from clients.forms import DealFilterForm, ResyncForm
-from clients.models import Client, Deal, TradingServer
+from clients.exceptions import ClientError
+from clients.forms import DealFilterForm, OpenAccountForm, ResyncForm, TradingProductForm
+from clients.models import Client, Deal, TradingProduct, TradingServer
 from clients.notices import notices_for_client, notices_mark_read
+from clients.platforms.base import PlatformError
 from clients.selectors import client_get_for_user, client_list_for_user, portal_overview
 from clients.tasks import rescan_range
+from clients.trading_services import trading_account_open
 from kyc.selectors import kyc_summary
 from wallets.selectors import recent_statement_rows
+
+log = logging.getLogger(__name__)
 
 
 @portal_view
@@ -185,3 +192,85 @@ def trading_health(request: AuthedHttpRequest) -> HttpResponse:
             "can_resync": can_resync,
         },
     )
+
+
+# --- opening a trading account ----------------------------------------------------------------
+
+
+@portal_view
+@vary_on_headers("HX-Request")
+def portal_open_account(request: AuthedHttpRequest) -> HttpResponse:
+    """Choose a product and a leverage; on success the MT5 passwords are shown in this one
+    response and nowhere else (not stored, not in the session, not cached)."""
+    client = request.user.client
+    offers = trading_selectors.product_offers(client=client)
+    products = [o.product for o in offers]
+    initial = {"product": request.GET.get("product") or (products[0].pk if products else "")}
+    form = OpenAccountForm(request.POST or None, products=products, initial=initial)
+    if request.htmx and request.method == "GET" and not request.htmx.history_restore_request:
+        # Another product picked: only its leverage choices.
+        return render(
+            request,
+            "clients/portal_open_account.html#leverage",
+            {"form": OpenAccountForm(request.GET, products=products)},
+        )
+    blocked = None
+    if request.method == "POST" and form.is_valid():
+        offer = next(o for o in offers if o.product.pk == form.cleaned_data["product"])
+        if not offer.verdict.allowed:
+            blocked = offer
+            form.add_error("product", offer.verdict.reason)
+        else:
+            try:
+                opened = trading_account_open(
+                    client=client, product=offer.product, leverage=form.cleaned_data["leverage"]
+                )
+            except ClientError as exc:
+                form.add_error(None, exc.message)
+            except PlatformError:
+                log.exception("opening a %s account for client %s failed", offer.product, client.pk)
+                form.add_error(
+                    None,
+                    "The trading server did not answer, so no account was opened. "
+                    "Try again in a few minutes.",
+                )
+            else:
+                response = render(
+                    request,
+                    "clients/portal_account_opened.html",
+                    {"opened": opened, "product": offer.product},
+                )
+                add_never_cache_headers(response)
+                response["Cache-Control"] = "no-store, private"
+                return response
+    return render(
+        request,
+        "clients/portal_open_account.html",
+        {"form": form, "offers": offers, "blocked": blocked},
+    )
+
+
+# --- trading products in the back-office -------------------------------------------------------
+
+
+@backoffice_view("view_trading")
+def trading_products(request: AuthedHttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "clients/trading_products.html",
+        {
+            "products": trading_selectors.product_list(),
+            "can_edit": request.user.has_perm("brokerage.change_trading"),
+        },
+    )
+
+
+@backoffice_view("change_trading")
+def trading_product_edit(request: AuthedHttpRequest, pk: int | None = None) -> HttpResponse:
+    product = get_object_or_404(TradingProduct, pk=pk) if pk else None
+    form = TradingProductForm(request.POST or None, instance=product)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        messages.success(request, f"{saved.name} saved.")
+        return redirect("clients:trading-products")
+    return render(request, "clients/trading_product_form.html", {"form": form, "product": product})

@@ -29,6 +29,9 @@ MATRIX: dict[str, set[str]] = {
     "clients:client-detail": ALL_STAFF - {R.SALES_AGENT},  # an agent: only their own clients
     "kyc:queue": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "clients:trading-health": {R.ADMIN, R.DEALING, R.AUDITOR},
+    "clients:trading-products": {R.ADMIN, R.DEALING, R.AUDITOR},
+    "clients:trading-product-new": {R.ADMIN, R.DEALING},
+    "clients:trading-product-edit": {R.ADMIN, R.DEALING},
     "kyc:case": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "kyc:funnel": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
     "kyc_providers:events": {R.ADMIN, R.COMPLIANCE, R.AUDITOR},
@@ -56,6 +59,7 @@ MATRIX: dict[str, set[str]] = {
     "wallets:adjustment-new": {R.ADMIN, R.FINANCE},
     "withdrawals:queue": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "withdrawals:detail": {R.ADMIN, R.FINANCE, R.AUDITOR},  # deciding needs change_payments
+    "transfers:backoffice-list": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "risk:overview": {R.ADMIN, R.COMPLIANCE, R.DEALING, R.AUDITOR},
     "partners:backoffice-list": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
     "reports:report-list": {
@@ -79,6 +83,10 @@ MATRIX: dict[str, set[str]] = {
     "withdrawals:withdraw": {"trader"},
     "withdrawals:portal-list": {"trader"},
     "withdrawals:portal-detail": {"trader"},  # their own; another's is a 404 (withdrawals tests)
+    "clients:portal-open-account": {"trader"},
+    "transfers:new": {"trader"},
+    "transfers:list": {"trader"},
+    "transfers:detail": {"trader"},  # their own transfer; another's is a 404 (transfers tests)
     # partner dashboard
     "partners:dashboard": {"ib"},
 }
@@ -222,6 +230,21 @@ def _path(name: str, route: str, some_client_pk: int, trader: User | None = None
             group="real\\standard",
             leverage=100,
         ).pk
+    elif name == "clients:trading-product-edit":
+        from clients.models import TradingProduct, TradingServer
+
+        server, _ = TradingServer.objects.get_or_create(
+            name="Matrix",
+            defaults={"url": "http://127.0.0.1:1", "manager_login": 1, "password_sealed": ""},
+        )
+        pk = TradingProduct.objects.create(
+            name="Matrix", server=server, group="real\\standard", leverage_choices=[100]
+        ).pk
+    elif name == "transfers:detail":
+        from wallets.transfers.tests.factories import make_transfer
+
+        assert trader is not None
+        pk = make_transfer(client=trader.client).pk
     elif name == "kyc:case":
         from kyc.services import case_for_client
 

@@ -169,6 +169,7 @@ CELERY_TASK_ROUTES = {
     "kyc.riskscore.tasks.*": {"queue": "default"},
     "kyc.screening.tasks.*": {"queue": "default"},
     "clients.tasks.*": {"queue": "platform"},
+    "wallets.transfers.tasks.*": {"queue": "platform"},
 }
 # Several deployments (or a test run beside make run) may share one Redis: each keeps its
 # queues under its own key prefix, so no worker takes another's tasks.
@@ -446,6 +447,18 @@ CELERY_BEAT_SCHEDULE |= {
     },
     "trading-refresh-state": {
         "task": "clients.tasks.refresh_state",
+        "schedule": 60.0,
+        "options": {"queue": "platform", "expires": 55},
+    },
+    # Transfers and demo fundings whose reply was lost (or whose task never ran): looked up
+    # on the trading server, then settled. Never re-sent blind.
+    "transfers-resolve": {
+        "task": "wallets.transfers.tasks.resolve",
+        "schedule": 60.0,
+        "options": {"queue": "platform", "expires": 55},
+    },
+    "trading-resolve-balance-ops": {
+        "task": "clients.tasks.resolve_balance_ops",
         "schedule": 60.0,
         "options": {"queue": "platform", "expires": 55},
     },

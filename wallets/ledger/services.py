@@ -24,7 +24,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from brokerage.models import User
-from clients.models import Client
+from clients.models import Client, TradingAccount
 from wallets.ledger import exceptions as errors
 from wallets.models import Currency, Entry, Journal, LedgerAccount
 
@@ -140,6 +140,21 @@ def wallet_for_ib(*, ib_id: int, name: str, currency: str) -> LedgerAccount:
         kind=Kind.IB_WALLET,
         currency_id=currency,
         no_overdraft=True,
+    )
+
+
+def trading_mirror_for_account(*, account: TradingAccount) -> LedgerAccount:
+    """The ledger's copy of what the CRM moved into a live trading account: wallet -> account
+    transfers credit it, account -> wallet transfers debit it. Trading profit and loss happen
+    on the server, so it may go below zero (a trader who withdraws their winnings): no
+    overdraft guard. Reconciliation compares it with the server's balance operations."""
+    return _account(
+        f"client:{account.client_id}:trading:{account.server_id}:{account.login}",
+        name=f"MT5 #{account.login} ({account.server.name}) · {account.currency}",
+        owner_type=LedgerAccount.Owner.CLIENT,
+        client_id=account.client_id,
+        kind=Kind.TRADING,
+        currency_id=account.currency,
     )
 
 

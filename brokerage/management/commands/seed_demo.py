@@ -30,6 +30,7 @@ from brokerage.roles import (
     SUPPORT,
 )
 from brokerage.secrets_box import seal
+from clients import demo as clients_demo
 from clients.models import Client, TradingAccount, TradingServer
 from clients.services import client_register
 from kyc import services as kyc_services
@@ -208,6 +209,7 @@ class Command(BaseCommand):
             self._screening()
             self._trading()
             withdrawals_demo.seed()
+            clients_demo.seed()  # trading products (Standard, Pro, Demo) and the demo server
         if not options["quiet_logins"]:
             self._print_logins(secrets)
 
