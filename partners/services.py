@@ -291,6 +291,7 @@ def self_referral_check(*, client: Client, partner: Partner) -> list[SelfReferra
     ib_user = partner.user
     if client.user_id == ib_user.pk:
         found.append((SelfReferralFlag.Reason.OWN_ACCOUNT, ib_user.email))
+        return _flags(client, partner, found)  # the rest would compare them with themselves
     trace = SignupTrace.objects.filter(client=client).first()
     ib_trace = SignupTrace.objects.filter(client__user=ib_user).first()
     ib_ips = {ip for ip in (partner.applied_ip, ib_trace and ib_trace.ip) if ip}
@@ -300,13 +301,14 @@ def self_referral_check(*, client: Client, partner: Partner) -> list[SelfReferra
     if trace and trace.device and trace.device in ib_devices:
         found.append((SelfReferralFlag.Reason.SAME_DEVICE, trace.device[:12] + "…"))
     domain = _email_domain(client.user.email)
-    if (
-        client.user_id != ib_user.pk
-        and domain
-        and domain not in PUBLIC_EMAIL_DOMAINS
-        and domain == _email_domain(ib_user.email)
-    ):
+    if domain and domain not in PUBLIC_EMAIL_DOMAINS and domain == _email_domain(ib_user.email):
         found.append((SelfReferralFlag.Reason.SAME_EMAIL_DOMAIN, domain))
+    return _flags(client, partner, found)
+
+
+def _flags(
+    client: Client, partner: Partner, found: list[tuple[str, str]]
+) -> list[SelfReferralFlag]:
     flags = []
     for reason, detail in found:
         flag, _ = SelfReferralFlag.objects.get_or_create(
