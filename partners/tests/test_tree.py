@@ -148,3 +148,50 @@ def test_the_database_refuses_a_path_that_closes_a_cycle_or_a_false_self_row():
         PartnerPath.objects.filter(ancestor=root, descendant=root).update(depth=3)
     with pytest.raises(IntegrityError, match="partner_path_self_at_zero"), transaction.atomic():
         PartnerPath.objects.filter(ancestor=root, descendant=child).update(depth=0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_opposite_moves_at_the_same_moment_cannot_make_a_cycle(monkeypatch):
+    """Without the table lock both moves would pass their checks before either wrote (the
+    pause after the check makes sure of it), both would commit, and A would end up under B
+    under A. With the lock the second waits, then sees the first and refuses."""
+    import contextlib
+    import threading
+
+    from django.db import connection
+
+    from partners import services
+
+    a = PartnerFactory(name="A")
+    b = PartnerFactory(name="B")
+    checked = threading.Barrier(2)
+    original = services._check_parent
+
+    def check_then_wait_for_the_other(partner, parent):
+        original(partner, parent)
+        # With the lock the other is blocked before its check: go on alone.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            checked.wait(timeout=3)
+
+    monkeypatch.setattr(services, "_check_parent", check_then_wait_for_the_other)
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def move(partner, parent):
+        try:
+            start.wait()
+            partner_move(partner=partner, new_parent=parent)
+            outcomes.append("moved")
+        except PartnerError as error:
+            outcomes.append(error.message)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=move, args=pair) for pair in ((a, b), (b, a))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes)[1] == "moved"
+    assert sorted(outcomes)[0].endswith("would make a cycle.")
+    assert stored_paths() == naive_paths()
