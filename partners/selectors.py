@@ -99,6 +99,17 @@ def subpartner_get_for_partner(*, partner: Partner, pk: int) -> Partner:
     return sub
 
 
+def partner_for_client_at(*, client_id: int, at: datetime) -> Partner | None:
+    """The IB a client belonged to at a moment (a deal's time), or None for a direct client."""
+    attribution = (
+        Attribution.objects.filter(client_id=client_id, valid_from__lte=at)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+        .select_related("partner")
+        .first()
+    )
+    return attribution.partner if attribution else None
+
+
 def partner_level(*, partner: Partner) -> int:
     return PartnerPath.objects.filter(descendant=partner).count()
 

@@ -42,11 +42,20 @@ from partners.services import (
 DEVICE_COOKIE_AGE = 2 * 365 * 86400
 
 
+def _device_id(request: HttpRequest) -> str:
+    """The browser's device cookie, or a new one (kept on the request for the response)."""
+    if not hasattr(request, "_partners_device"):
+        request._partners_device = (  # type: ignore[attr-defined]
+            request.COOKIES.get(DEVICE_COOKIE, "")[:64] or secrets.token_urlsafe(24)
+        )
+    return str(request._partners_device)  # type: ignore[attr-defined]
+
+
 def _set_device_cookie(request: HttpRequest, response: HttpResponse) -> None:
     if DEVICE_COOKIE not in request.COOKIES:
         response.set_cookie(
             DEVICE_COOKIE,
-            secrets.token_urlsafe(24),
+            _device_id(request),
             max_age=DEVICE_COOKIE_AGE,
             httponly=True,
             samesite="Lax",
@@ -104,7 +113,7 @@ def partner_apply_view(request: AuthedHttpRequest) -> HttpResponse:
             website=form.cleaned_data["website"],
             promotion=form.cleaned_data["promotion"],
             ip=client_ip(request),
-            device=request.COOKIES.get(DEVICE_COOKIE, "")[:64],
+            device=_device_id(request),
         )
         messages.success(request, "Thank you: your application is with our partners team.")
         response = redirect("partners:apply")

@@ -280,3 +280,32 @@ def test_partner_apply_is_idempotent_and_a_rejected_applicant_may_apply_again():
     again = partner_apply(user=user, name="Alpha Two", promotion="blog and seminars")
     assert again.pk == first.pk and again.status == Partner.Status.APPLIED
     assert again.name == "Alpha Two"
+
+
+def test_an_applicant_without_a_device_cookie_gets_one_and_it_is_recorded(client):
+    user = ClientFactory().user
+    client.force_login(user)
+    response = client.post("/portal/partner/apply/", {"name": "Owl", "promotion": "forum"})
+    device = response.cookies[DEVICE_COOKIE].value
+    assert len(device) > 20 and Partner.objects.get(user=user).applied_device == device
+
+
+def test_the_ib_at_a_deal_time_follows_the_dated_attributions(atlas, solstice):
+    from partners.selectors import partner_for_client_at
+
+    staff = make_staff(roles.ADMIN)
+    customer = ClientFactory()
+    start = timezone.now() - timedelta(days=30)
+    Attribution.objects.create(client=customer, partner=atlas, source="link", valid_from=start)
+    switch = timezone.now() - timedelta(days=10)
+    attribution_reassign(
+        client=customer,
+        partner=solstice,
+        actor=staff,
+        reason="dispute settled",
+        effective_from=switch,
+        backdate=True,
+    )
+    assert partner_for_client_at(client_id=customer.pk, at=start - timedelta(days=1)) is None
+    assert partner_for_client_at(client_id=customer.pk, at=switch - timedelta(seconds=1)) == atlas
+    assert partner_for_client_at(client_id=customer.pk, at=switch) == solstice
