@@ -66,7 +66,8 @@ def _set_device_cookie(request: HttpRequest, response: HttpResponse) -> None:
 def qr_svg(url: str) -> SafeString:
     """The QR code of a URL as inline SVG (no image request, no data: URL)."""
     image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, border=2)
-    return mark_safe(image.to_string(encoding="unicode"))  # noqa: S308 (our own SVG)
+    svg = image.to_string(encoding="unicode").replace(' id="qr-path"', "")  # ids must be unique
+    return mark_safe(svg)  # noqa: S308 (our own SVG of a URL we built)
 
 
 def _link_url(request: HttpRequest, link: ReferralLink) -> str:
