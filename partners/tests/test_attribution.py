@@ -214,6 +214,8 @@ def test_reassignment_through_the_back_office_is_audited_with_its_reason(client,
     event = AttributionEvent.objects.get(pgh_obj=attribution, pgh_label="insert")
     assert event.pgh_context.metadata["reason"] == "Signed the IB's paper form"
     assert event.pgh_context.metadata["user"] == admin.pk
+    audit = client.get("/backoffice/audit/?model=partners.Attribution")
+    assert audit.status_code == 200 and admin.email in audit.content.decode()
     history = client.get("/backoffice/partners/attributions/?q=paper").content.decode()
     assert "Signed the IB&#x27;s paper form" in history and customer.user.email in history
 
