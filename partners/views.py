@@ -25,7 +25,7 @@ from partners.forms import (
     ReassignForm,
     ReferralLinkForm,
 )
-from partners.models import Partner, ReferralLink
+from partners.models import LANDING_PAGES, Partner, ReferralLink
 from partners.services import (
     DEVICE_COOKIE,
     REFERRAL_COOKIE,
@@ -84,7 +84,8 @@ def referral_redirect(request: HttpRequest, code: str) -> HttpResponse:
     if link is None:
         return redirect("/")
     referral_link_click(link=link)
-    response = redirect(link.landing_path)
+    # Only a page of the allow-list, whatever the row says: never an open redirect.
+    response = redirect(link.landing_path if link.landing_path in dict(LANDING_PAGES) else "/")
     if not referral_cookie_code(request):
         response.set_signed_cookie(
             REFERRAL_COOKIE,

@@ -88,6 +88,14 @@ def test_an_unknown_code_goes_home_without_a_cookie(client):
     assert response["Location"] == "/" and REFERRAL_COOKIE not in response.cookies
 
 
+def test_a_link_never_redirects_off_the_allow_list(client, atlas):
+    link = referral_link_create(partner=atlas)
+    ReferralLink.objects.filter(pk=link.pk).update(landing_path="//evil.test/")
+    assert client.get(f"/r/{link.code}/")["Location"] == "/"
+    with pytest.raises(PartnerError, match="Choose a landing page from the list."):
+        referral_link_create(partner=atlas, landing_path="https://evil.test/")
+
+
 def test_a_code_typed_at_sign_up_binds_and_wins_over_the_cookie(client, atlas, solstice):
     clicked = referral_link_create(partner=atlas)
     typed = referral_link_create(partner=solstice)
