@@ -131,6 +131,7 @@ AUDITED_MODELS = {
     ROLE_EVENTS: "Role change",
     "clients.Client": "Client",
     "partners.Partner": "Partner",
+    "partners.Attribution": "Client attribution (IB)",
     "wallets.FxRate": "FX rate",
     "wallets.ManualAdjustment": "Manual adjustment",
 }

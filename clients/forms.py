@@ -20,7 +20,25 @@ class SignupForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
     )
 
-    field_order = ["first_name", "last_name", "email", "password1", "password2"]
+    referral_code = forms.CharField(
+        max_length=16,
+        required=False,
+        label="Referral code (optional)",
+        help_text="From the partner who introduced you, if any",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
+
+    field_order = ["first_name", "last_name", "email", "password1", "password2", "referral_code"]
+
+    def clean_referral_code(self) -> str:
+        from partners.selectors import referral_link_by_code
+
+        code = (self.cleaned_data.get("referral_code") or "").strip().upper()
+        if code and referral_link_by_code(code) is None:
+            raise forms.ValidationError(
+                f"No partner has the code {code}. Check it, or leave the field empty."
+            )
+        return code
 
     def signup(self, request, user) -> None:  # allauth calls this after saving the user
         pass

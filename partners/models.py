@@ -1,8 +1,17 @@
 from __future__ import annotations
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.db import models
+
+# Pages of the site a referral link may land on (path, label). An allow-list, so a link can
+# never become an open redirect.
+LANDING_PAGES = [
+    ("/", "Home page"),
+    ("/accounts/signup/", "Sign-up form"),
+    ("/accounts/login/", "Log-in page"),
+]
 
 
 @pghistory.track()
@@ -29,6 +38,20 @@ class Partner(models.Model):
         related_name="children",
         help_text="The master IB this IB works under, if any",
     )
+    website = models.URLField(blank=True)
+    promotion = models.TextField(blank=True, help_text="How the applicant will promote the broker")
+    # Where the application came from: compared with clients' sign-ups to flag self-referral.
+    applied_ip = models.GenericIPAddressField(null=True, blank=True)
+    applied_device = models.CharField(max_length=64, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decision_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -57,13 +80,39 @@ class PartnerPath(models.Model):
             models.UniqueConstraint(
                 fields=["descendant", "depth"], name="partner_path_one_per_depth"
             ),
+            # Depth 0 is exactly the self row.
+            models.CheckConstraint(
+                condition=(models.Q(ancestor=models.F("descendant")) & models.Q(depth=0))
+                | (~models.Q(ancestor=models.F("descendant")) & models.Q(depth__gt=0)),
+                name="partner_path_self_at_zero",
+            ),
         ]
         indexes = [models.Index(fields=["ancestor", "depth"])]
+        triggers = [
+            # The last line of defence against a cycle, whatever code writes the table: a
+            # path A->B may not exist while B->A does.
+            pgtrigger.Trigger(
+                name="partner_path_no_cycle",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                func="""
+                IF NEW.depth > 0 AND EXISTS (
+                    SELECT 1 FROM partners_partnerpath
+                    WHERE ancestor_id = NEW.descendant_id AND descendant_id = NEW.ancestor_id
+                ) THEN
+                    RAISE EXCEPTION 'partner tree cycle: % and % would be each other''s ancestor',
+                        NEW.ancestor_id, NEW.descendant_id USING ERRCODE = 'check_violation';
+                END IF;
+                RETURN NEW;
+                """,
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.ancestor_id} -> {self.descendant_id} ({self.depth})"
 
 
+@pghistory.track()
 class Attribution(models.Model):
     """Which IB a client belongs to, from when. A client has at most one current attribution
     (valid_to is null); a reassignment closes it and opens the next, effective from a date, so
@@ -82,6 +131,9 @@ class Attribution(models.Model):
     valid_from = models.DateTimeField()
     valid_to = models.DateTimeField(null=True, blank=True)
     reason = models.CharField(max_length=300, blank=True)
+    link = models.ForeignKey(
+        "ReferralLink", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -109,3 +161,70 @@ class Attribution(models.Model):
 
     def __str__(self) -> str:
         return f"client {self.client_id} -> IB {self.partner_id} from {self.valid_from:%Y-%m-%d}"
+
+
+class ReferralLink(models.Model):
+    """A partner's referral link; its code is also what a visitor types at sign-up."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="links")
+    code = models.CharField(max_length=16, unique=True)
+    campaign = models.SlugField(max_length=50, blank=True)
+    landing_path = models.CharField(max_length=100, choices=LANDING_PAGES, default="/")
+    clicks = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["partner", "created_at"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class SignupTrace(models.Model):
+    """Where a client signed up from (address and device cookie): evidence for self-referral
+    checks, kept for every sign-up whether referred or not."""
+
+    client = models.OneToOneField(
+        "clients.Client", on_delete=models.CASCADE, related_name="signup_trace"
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    device = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["ip"]), models.Index(fields=["device"])]
+
+    def __str__(self) -> str:
+        return f"sign-up of client {self.client_id} from {self.ip}"
+
+
+class SelfReferralFlag(models.Model):
+    """A sign that a partner referred themselves (their own account, or a client sharing
+    their address, device or e-mail domain). Shown to staff; it decides nothing by itself."""
+
+    class Reason(models.TextChoices):
+        OWN_ACCOUNT = "own_account", "The IB's own client account"
+        SAME_IP = "same_ip", "Same sign-up IP address as the IB"
+        SAME_DEVICE = "same_device", "Same device as the IB"
+        SAME_EMAIL_DOMAIN = "same_email_domain", "Same e-mail domain as the IB"
+
+    client = models.ForeignKey(
+        "clients.Client", on_delete=models.CASCADE, related_name="self_referral_flags"
+    )
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="self_referral_flags"
+    )
+    reason = models.CharField(max_length=20, choices=Reason)
+    detail = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "partner", "reason"], name="self_referral_flag_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()}: client {self.client_id}, IB {self.partner_id}"

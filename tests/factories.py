@@ -48,6 +48,18 @@ class PartnerFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Partner {n}")
     status = Partner.Status.APPROVED
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Through the service, so the IB tree's paths exist like in real life.
+        from partners.services import partner_register
+
+        status = kwargs.pop("status")
+        partner = partner_register(approved=status == Partner.Status.APPROVED, **kwargs)
+        if partner.status != status:
+            Partner.objects.filter(pk=partner.pk).update(status=status)
+            partner.status = status
+        return partner
+
 
 def make_staff(*roles: str, mfa: bool = True, **fields) -> User:
     """A staff member in the given role groups, with an authenticator app unless mfa=False."""

@@ -62,6 +62,11 @@ MATRIX: dict[str, set[str]] = {
     "transfers:backoffice-list": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "risk:overview": {R.ADMIN, R.COMPLIANCE, R.DEALING, R.AUDITOR},
     "partners:backoffice-list": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
+    "partners:backoffice-detail": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
+    "partners:backoffice-attributions": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
+    "partners:backoffice-decide": {R.ADMIN},  # change_partners
+    "partners:backoffice-move": {R.ADMIN},
+    "partners:backoffice-client-attribution": {R.ADMIN},
     "reports:report-list": {
         R.ADMIN,
         R.COMPLIANCE,
@@ -89,6 +94,12 @@ MATRIX: dict[str, set[str]] = {
     "transfers:detail": {"trader"},  # their own transfer; another's is a 404 (transfers tests)
     # partner dashboard
     "partners:dashboard": {"ib"},
+    "partners:clients": {"ib"},
+    "partners:client-detail": {"ib"},  # a client in their tree; anyone else's is a 404
+    "partners:subpartner-detail": {"ib"},  # a sub-IB in their tree
+    "partners:links": {"ib"},
+    "partners:link-detail": {"ib"},  # their own link
+    "partners:apply": {"trader"},  # a client applies to become an IB
 }
 
 SURFACES = ("backoffice/", "portal/", "partners/")
@@ -203,7 +214,30 @@ def _withdrawal(client: Client) -> int:
     ).pk
 
 
-def _path(name: str, route: str, some_client_pk: int, trader: User | None = None) -> str:
+def _partner_objects(name: str, ib: User | None) -> int:
+    """An object of the IB's own tree for a partner page, or any partner for the back-office."""
+    from django.utils import timezone
+
+    from partners.models import Attribution, Partner
+    from partners.services import referral_link_create
+
+    if name.startswith("partners:backoffice-"):
+        return PartnerFactory(status=Partner.Status.APPLIED).pk
+    assert ib is not None
+    if name == "partners:client-detail":
+        client = ClientFactory()
+        Attribution.objects.create(
+            client=client, partner=ib.partner, source="staff", valid_from=timezone.now()
+        )
+        return client.pk
+    if name == "partners:subpartner-detail":
+        return PartnerFactory(parent=ib.partner).pk
+    return referral_link_create(partner=ib.partner).pk
+
+
+def _path(
+    name: str, route: str, some_client_pk: int, trader: User | None = None, ib: User | None = None
+) -> str:
     if name == "brokerage:staff-roles":
         pk = make_staff(R.SUPPORT).pk
     elif name.startswith("kyc_risk:"):
@@ -215,6 +249,8 @@ def _path(name: str, route: str, some_client_pk: int, trader: User | None = None
     elif name == "withdrawals:portal-detail":
         assert trader is not None
         pk = _withdrawal(trader.client)  # their own: the only one they may open
+    elif name.startswith("partners:") and name != "partners:backoffice-client-attribution":
+        pk = _partner_objects(name, ib)
     elif name == "clients:portal-history":
         from clients.models import TradingAccount, TradingServer
 
@@ -275,7 +311,7 @@ def _path(name: str, route: str, some_client_pk: int, trader: User | None = None
 def test_access(client, actors, name):
     route = surface_urls()[name]
     # A client nobody is assigned to: an agent must not see them.
-    path = _path(name, route, ClientFactory().pk, actors["trader"])
+    path = _path(name, route, ClientFactory().pk, actors["trader"], actors["ib"])
     allowed = MATRIX[name]
     for who, user in actors.items():
         login_staff(client, user) if user.is_staff else client.force_login(user)

@@ -12,7 +12,7 @@ from brokerage.models import User
 from clients.models import Client, TradingAccount
 from kyc.models import AmlCase, KycCase
 from kyc.screening.models import Screening
-from partners.models import Partner
+from partners.models import Attribution, Partner
 from tests.factories import ClientFactory, login_staff, make_staff
 from wallets.ledger.selectors import ledger_violations
 from wallets.models import Entry, FxRate, Journal, LedgerAccount, ManualAdjustment
@@ -153,7 +153,7 @@ def test_seed_demo_is_idempotent(settings):
     assert first["clients"] == 42  # 40 traders and DEMO.md's two screening stories
     # The simulator's eight traders belong to verified demo clients.
     assert [login for login, _ in first["trading"]] == list(range(100000, 100008))
-    assert first["partners"] == 4
+    assert first["partners"] == 5  # DEMO.md's four IBs and one application to decide
     kite = Partner.objects.get(name="Kite FX Academy")
     assert kite.parent.name == "Harbor Trading Club"
     assert kite.parent.parent.name == "Atlas Partners"
@@ -199,6 +199,9 @@ def _snapshot() -> dict:
         "staff": User.objects.filter(is_staff=True).count(),
         "clients": Client.objects.count(),
         "partners": Partner.objects.count(),
+        "attributions": sorted(
+            Attribution.objects.values_list("client__user__email", "partner__name", "valid_from")
+        ),
         "kyc": sorted(KycCase.objects.values_list("client__user__email", "state", "level")),
         "aml": sorted(AmlCase.objects.values_list("client__user__email", "reference", "status")),
         "screenings": Screening.objects.count(),

@@ -468,3 +468,16 @@ CELERY_BEAT_SCHEDULE |= {
         "options": {"queue": "platform"},
     },
 }
+
+# --- Partners (IBs): the tree, referral attribution, what a master IB may see ---------------
+# Levels an IB tree may have (a master IB is level 1); a move or approval beyond is refused.
+PARTNERS_MAX_DEPTH = env_int("PARTNERS_MAX_DEPTH", 5, minimum=1, maximum=20)
+# Days a referral link's first touch is remembered in the visitor's browser.
+REFERRAL_COOKIE_DAYS = env_int("REFERRAL_COOKIE_DAYS", 30, minimum=1, maximum=365)
+# May a master IB see the names and e-mails of their sub-IBs' clients? (masked by default)
+PARTNERS_SHOW_SUBTREE_CLIENT_DETAILS = env_bool("PARTNERS_SHOW_SUBTREE_CLIENT_DETAILS", False)
+# May an IB see the names and e-mails of the clients they referred themselves? (shown by
+# default: the IB brought them and usually knows them)
+PARTNERS_SHOW_OWN_CLIENT_DETAILS = env_bool("PARTNERS_SHOW_OWN_CLIENT_DETAILS", True)
+# Does the partner dashboard's volume chart include the sub-IBs' clients' deals?
+PARTNERS_DASHBOARD_SUBTREE_VOLUME = env_bool("PARTNERS_DASHBOARD_SUBTREE_VOLUME", True)

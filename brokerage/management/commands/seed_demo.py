@@ -39,6 +39,7 @@ from kyc.screening.models import ListVersion
 from kyc.screening.selectors import latest_screening
 from kyc.screening.services import screen_client, watchlist_load
 from mt5sim import DEFAULT_MANAGER_LOGIN, DEFAULT_MANAGER_PASSWORD
+from partners import demo as partners_demo
 from partners.models import Partner
 from partners.services import partner_register
 from wallets.ledger.services import (
@@ -210,6 +211,7 @@ class Command(BaseCommand):
             self._trading()
             withdrawals_demo.seed()
             clients_demo.seed()  # trading products (Standard, Pro, Demo) and the demo server
+            partners_demo.seed()
         if not options["quiet_logins"]:
             self._print_logins(secrets)
 
