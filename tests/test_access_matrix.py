@@ -54,6 +54,10 @@ MATRIX: dict[str, set[str]] = {
     "wallets:adjustments": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "wallets:adjustment": {R.ADMIN, R.FINANCE, R.AUDITOR},  # deciding needs change_payments
     "wallets:adjustment-new": {R.ADMIN, R.FINANCE},
+    "payments:backoffice-deposits": {R.ADMIN, R.FINANCE, R.AUDITOR},
+    "payments:backoffice-deposit": {R.ADMIN, R.FINANCE, R.AUDITOR},  # refunding: change_payments
+    "payments:methods": {R.ADMIN, R.FINANCE, R.AUDITOR},
+    "payments:method-edit": {R.ADMIN, R.FINANCE},
     "risk:overview": {R.ADMIN, R.COMPLIANCE, R.DEALING, R.AUDITOR},
     "partners:backoffice-list": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
     "reports:report-list": {
@@ -74,6 +78,9 @@ MATRIX: dict[str, set[str]] = {
     "wallets:wallet-list": {"trader"},
     "wallets:statement": {"trader"},  # their own wallet's; another's is a 404 (wallets tests)
     "wallets:convert": {"trader"},
+    "payments:deposit-new": {"trader"},
+    "payments:deposit": {"trader"},  # their own deposit; another's is a 404 (payments tests)
+    "payments:deposit-list": {"trader"},
     # partner dashboard
     "partners:dashboard": {"ib"},
 }
@@ -171,6 +178,26 @@ def _kyc_risk_objects(client_pk: int) -> dict[str, int]:
     }
 
 
+def _payment_objects(client_pk: int, trader: User | None) -> dict[str, int]:
+    """A payment method and a deposit (the trader's own for the portal page)."""
+    from decimal import Decimal
+
+    from wallets.payments.models import Deposit, PaymentMethod
+
+    method, _ = PaymentMethod.objects.get_or_create(
+        code="matrix", defaults={"name": "Matrix card", "provider": "demo", "currencies": ["USD"]}
+    )
+    owner = trader.client if trader is not None else Client.objects.get(pk=client_pk)
+    deposit = Deposit.objects.create(
+        client=owner, method=method, provider="demo", amount=Decimal("10"), currency="USD"
+    )
+    return {
+        "payments:deposit": deposit.pk,
+        "payments:backoffice-deposit": deposit.pk,
+        "payments:method-edit": method.pk,
+    }
+
+
 def _path(name: str, route: str, some_client_pk: int, trader: User | None = None) -> str:
     if name == "brokerage:staff-roles":
         pk = make_staff(R.SUPPORT).pk
@@ -178,6 +205,8 @@ def _path(name: str, route: str, some_client_pk: int, trader: User | None = None
         pk = _kyc_risk_objects(some_client_pk).get(name, some_client_pk)
     elif name.startswith("wallets:"):
         pk = _wallet_objects(some_client_pk).get(name, some_client_pk)
+    elif name.startswith("payments:"):
+        pk = _payment_objects(some_client_pk, trader).get(name, some_client_pk)
     elif name == "clients:portal-history":
         from clients.models import TradingAccount, TradingServer
 

@@ -451,9 +451,21 @@ def adjustment_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     )
 
 
-# --- placeholder until the payments work lands -------------------------------------------------
+# --- the payments desk's hub ---------------------------------------------------------------------
 
 
 @backoffice_view("view_payments")
 def payments(request: HttpRequest) -> HttpResponse:
-    return render(request, "wallets/payments.html")
+    from django.urls import NoReverseMatch, reverse
+
+    from wallets.payments.selectors import payments_headline
+
+    try:  # the withdrawals desk, once it exists
+        withdrawals_url = reverse("withdrawals:backoffice-list")
+    except NoReverseMatch:
+        withdrawals_url = ""
+    return render(
+        request,
+        "wallets/payments.html",
+        {"headline": payments_headline(), "withdrawals_url": withdrawals_url},
+    )

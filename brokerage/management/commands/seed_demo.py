@@ -49,6 +49,7 @@ from wallets.ledger.services import (
     wallet_for_client,
 )
 from wallets.models import FxRate, Journal, ManualAdjustment
+from wallets.payments import demo as payments_demo
 from wallets.services import adjustment_approve, adjustment_reject, adjustment_request
 
 # A demo-only password, printed at start. seed_demo refuses to run outside DEBUG.
@@ -206,6 +207,7 @@ class Command(BaseCommand):
             self._kyc()
             self._screening()
             self._trading()
+            payments_demo.seed()
         if not options["quiet_logins"]:
             self._print_logins(secrets)
 
