@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -26,6 +27,7 @@ from brokerage.csv_export import csv_cell, csv_response
 from brokerage.http import AuthedHttpRequest
 from brokerage.permissions import backoffice_view, portal_view
 from kyc.policy import LEVEL_NAMES, NEXT_STEPS, client_level, kyc_may
+from wallets.ledger.services import currency_exponent
 from wallets.payments import selectors
 from wallets.payments.exceptions import PaymentError
 from wallets.payments.forms import DepositFilterForm, DepositForm, PaymentMethodForm
@@ -222,6 +224,10 @@ def _filters(form: DepositFilterForm) -> selectors.DepositFilters:
     )
 
 
+def _exact(amount: Decimal, currency: str) -> Decimal:
+    return amount.quantize(Decimal(1).scaleb(-currency_exponent(currency)))
+
+
 def _deposits_csv(deposits: Any) -> HttpResponseBase:
     def rows() -> Iterator[list[Any]]:
         for d in deposits.iterator(chunk_size=2000):
@@ -234,9 +240,9 @@ def _deposits_csv(deposits: Any) -> HttpResponseBase:
                 d.provider,
                 csv_cell(d.provider_ref),
                 d.get_status_display(),
-                str(d.amount.normalize()),
-                str(d.fee.normalize()),
-                str(d.net_amount.normalize()),
+                str(_exact(d.amount, d.currency)),
+                str(_exact(d.fee, d.currency)),
+                str(_exact(d.net_amount, d.currency)),
                 d.currency,
                 d.credited_at.isoformat(timespec="seconds") if d.credited_at else "",
                 d.credit_journal_id or "",
