@@ -23,6 +23,21 @@ def set_level(client: Client, level: int) -> None:
     client.refresh_from_db()
 
 
+@pytest.fixture(autouse=True)
+def notices_at_once(monkeypatch):
+    """The client's notice is a Celery task enqueued on commit (test_webhooks checks that);
+    elsewhere it is made at once, so a test can read it."""
+    from wallets.payments import services
+
+    monkeypatch.setattr(
+        services,
+        "_notify",
+        lambda deposit: services.deposit_notify_client(
+            deposit_id=deposit.pk, status=deposit.status
+        ),
+    )
+
+
 @pytest.fixture
 def card(db) -> PaymentMethod:
     return PaymentMethod.objects.create(
@@ -69,3 +84,28 @@ def paid(client, deposit: Deposit) -> Deposit:
     deposit.refresh_from_db()
     assert deposit.status == Deposit.Status.SUCCEEDED
     return deposit
+
+
+def open_accounts(deposit: Deposit) -> None:
+    """The ledger accounts a credit touches, made beforehand: the webhook then takes the
+    one-statement path (services._credit_fast) instead of the general one."""
+    from wallets.ledger.services import house_account, wallet_for_client
+
+    house_account(kind="psp_clearing", currency=deposit.currency, label=deposit.provider)
+    house_account(kind="fee_income", currency=deposit.currency)
+    wallet_for_client(client=deposit.client, currency=deposit.currency)
+
+
+@pytest.fixture(params=["general", "fast"])
+def path(request, monkeypatch, deposit):
+    """Run a test over both credit paths: with the accounts open (fast) or not (general),
+    and fail if the other path was taken."""
+    from wallets.payments import services
+
+    taken: list[str] = []
+    general = services._credit
+    monkeypatch.setattr(services, "_credit", lambda d: (taken.append("general"), general(d)))
+    if request.param == "fast":
+        open_accounts(deposit)
+    yield request.param
+    assert set(taken) <= ({"general"} if request.param == "general" else set()), taken

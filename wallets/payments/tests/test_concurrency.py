@@ -56,7 +56,7 @@ def _credited_once(deposit: Deposit) -> None:
     assert account_balance(account=wallet).posted == D("97.20")
 
 
-def test_two_racing_deliveries_of_one_webhook_credit_once(deposit):
+def test_two_racing_deliveries_of_one_webhook_credit_once(deposit, path):
     body, headers = demo_callback(deposit=deposit, kind=EventKind.SUCCEEDED)
 
     answers = in_threads(2, lambda i: post_webhook(Browser(), body, headers))
@@ -68,7 +68,7 @@ def test_two_racing_deliveries_of_one_webhook_credit_once(deposit):
     _credited_once(deposit)
 
 
-def test_two_different_success_events_racing_credit_once(deposit):
+def test_two_different_success_events_racing_credit_once(deposit, path):
     # Two event ids for one payment (a provider's "completed" and "async succeeded"): the
     # event table can't tell them apart; the deposit's row lock and state must.
     deliveries = [demo_callback(deposit=deposit, kind=EventKind.SUCCEEDED) for _ in range(4)]

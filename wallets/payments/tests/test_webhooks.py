@@ -18,7 +18,7 @@ from wallets.payments.providers.base import EventKind, signature_header
 from wallets.payments.providers.demo import SIGNATURE_HEADER, demo_callback, demo_secret
 from wallets.payments.services import deposit_create
 
-from .conftest import post_webhook
+from .conftest import open_accounts, post_webhook
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -30,7 +30,7 @@ def _wallet(deposit: Deposit) -> Decimal:
     ).posted
 
 
-def test_the_same_webhook_delivered_three_times_credits_once(client, deposit):
+def test_the_same_webhook_delivered_three_times_credits_once(client, deposit, path):
     body, headers = demo_callback(deposit=deposit, kind=EventKind.SUCCEEDED)
 
     answers = [post_webhook(client, body, headers) for _ in range(3)]
@@ -93,7 +93,7 @@ def test_the_fee_is_booked_to_fee_income_exactly(client, trader, card):
     )
 
 
-def test_a_forged_signature_is_refused_and_nothing_is_paid(client, deposit):
+def test_a_forged_signature_is_refused_and_nothing_is_paid(client, deposit, path):
     body, headers = demo_callback(deposit=deposit, kind=EventKind.SUCCEEDED)
     forged_body = body.replace(b'"amount":"100', b'"amount":"900')
     wrong_key = signature_header(body, "not-the-secret")
@@ -155,7 +155,7 @@ def test_a_decline_fails_the_deposit_and_tells_the_client(client, deposit):
     assert "did not go through: Card expired." in notice.body
 
 
-def test_pending_then_success_credits(client, deposit):
+def test_pending_then_success_credits(client, deposit, path):
     for kind in (EventKind.PENDING, EventKind.SUCCEEDED):
         body, headers = demo_callback(deposit=deposit, kind=kind)
         post_webhook(client, body, headers)
@@ -164,7 +164,7 @@ def test_pending_then_success_credits(client, deposit):
     assert PaymentEvent.objects.filter(deposit=deposit).count() == 2
 
 
-def test_a_payment_of_another_amount_is_not_credited(client, deposit):
+def test_a_payment_of_another_amount_is_not_credited(client, deposit, path):
     deposit.amount = D("1000")  # what the provider is told differs from what we recorded
     body, _ = demo_callback(deposit=deposit, kind=EventKind.SUCCEEDED)
     post_webhook(client, body, {SIGNATURE_HEADER: signature_header(body, demo_secret())})
@@ -186,3 +186,75 @@ def test_an_event_for_an_unknown_payment_is_kept_and_answered(client, deposit):
     assert answer.status_code == 200
     event = PaymentEvent.objects.get()
     assert (event.deposit_id, event.error) == (None, "No deposit matches this payment.")
+
+
+def test_the_client_is_told_by_a_task_enqueued_after_commit(
+    client, deposit, monkeypatch, django_capture_on_commit_callbacks
+):
+    from wallets.payments import tasks
+
+    monkeypatch.undo()  # the real _notify, not the conftest's shortcut
+    sent = []
+    monkeypatch.setattr(
+        tasks.deposit_notify, "apply_async", lambda args, queue: sent.append((args, queue))
+    )
+    body, headers = demo_callback(deposit=deposit, kind=EventKind.SUCCEEDED)
+    with django_capture_on_commit_callbacks(execute=True):
+        post_webhook(client, body, headers)
+    assert sent == [([deposit.pk, "succeeded"], "default")]
+    assert not Notice.objects.exists()
+
+    tasks.deposit_notify(*sent[0][0])
+    tasks.deposit_notify(*sent[0][0])  # a retried task tells once
+    [notice] = Notice.objects.filter(client=deposit.client)
+    assert (notice.subject, notice.link) == (
+        "Deposit credited: 97.20 USD",
+        f"/portal/deposit/{deposit.pk}/",
+    )
+    assert notice.body == (
+        "Your deposit of 100.00 USD is in your USD wallet: 97.20 USD after a fee of 2.80 USD."
+    )
+
+
+def test_both_paths_post_the_same_request(client, trader, card):
+    """The fast path's posting is byte for byte what _credit would post: the general path
+    repeating it finds the key with the same hash (no IdempotencyConflict)."""
+    from wallets.payments import services
+
+    deposit = deposit_create(client=trader, method=card, currency="USD", amount=D("250"))
+    open_accounts(deposit)
+    body, headers = demo_callback(deposit=deposit, kind=EventKind.SUCCEEDED)
+    post_webhook(client, body, headers)
+    deposit.refresh_from_db()
+    journal = Journal.objects.get(pk=deposit.credit_journal_id)
+    assert (journal.memo, journal.external_ref) == (
+        f"Deposit #{deposit.pk} · Card (demo)",
+        deposit.provider_ref,
+    )
+
+    deposit.status = Deposit.Status.PENDING  # as the general path would see a racing copy
+    services._credit(deposit)
+    assert Journal.objects.filter(source="payments").count() == 1
+
+
+def test_a_deposit_that_moved_since_it_was_read_takes_the_general_path(
+    client, deposit, monkeypatch
+):
+    """payments_credit re-checks under the lock; a change made between the read and the call
+    rolls its statement back (PY001) and the general path decides."""
+    from wallets.payments import services
+
+    open_accounts(deposit)
+    body, headers = demo_callback(deposit=deposit, kind=EventKind.SUCCEEDED)
+    # Declined "between" the read and the call: the read says pending, the row says failed.
+    monkeypatch.setattr(
+        services, "_FAST_READ", services._FAST_READ.replace("d.status,", "'pending'::text,")
+    )
+    Deposit.objects.filter(pk=deposit.pk).update(status=Deposit.Status.FAILED)
+    assert post_webhook(client, body, headers).status_code == 200
+
+    deposit.refresh_from_db()
+    assert deposit.status == Deposit.Status.FAILED
+    assert not Journal.objects.filter(source="payments").exists()
+    event = PaymentEvent.objects.get()
+    assert event.error == "Paid after the deposit was Failed: check by hand."
