@@ -55,9 +55,10 @@ def portal_home(request: AuthedHttpRequest) -> HttpResponse:
 def _home_actions() -> list[dict[str, str]]:
     """One tap to each everyday money action (the first is the primary one)."""
     actions = [
-        ("Wallets", "wallets:wallet-list"),
-        ("Convert", "wallets:convert"),
-        ("Accounts", "clients:portal-accounts"),
+        ("Deposit", "payments:deposit-new"),
+        ("Withdraw", "withdrawals:withdraw"),
+        ("Transfer", "transfers:new"),
+        ("Open account", "clients:portal-open-account"),
     ]
     return [
         {"label": label, "url": reverse(name), "style": "" if i == 0 else "secondary outline"}

@@ -60,6 +60,10 @@ MATRIX: dict[str, set[str]] = {
     "withdrawals:queue": {R.ADMIN, R.FINANCE, R.AUDITOR},
     "withdrawals:detail": {R.ADMIN, R.FINANCE, R.AUDITOR},  # deciding needs change_payments
     "transfers:backoffice-list": {R.ADMIN, R.FINANCE, R.AUDITOR},
+    "payments:backoffice-deposits": {R.ADMIN, R.FINANCE, R.AUDITOR},
+    "payments:backoffice-deposit": {R.ADMIN, R.FINANCE, R.AUDITOR},  # refunding: change_payments
+    "payments:methods": {R.ADMIN, R.FINANCE, R.AUDITOR},
+    "payments:method-edit": {R.ADMIN, R.FINANCE},
     "risk:overview": {R.ADMIN, R.COMPLIANCE, R.DEALING, R.AUDITOR},
     "partners:backoffice-list": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
     "partners:backoffice-detail": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
@@ -92,6 +96,9 @@ MATRIX: dict[str, set[str]] = {
     "transfers:new": {"trader"},
     "transfers:list": {"trader"},
     "transfers:detail": {"trader"},  # their own transfer; another's is a 404 (transfers tests)
+    "payments:deposit-new": {"trader"},
+    "payments:deposit": {"trader"},  # their own deposit; another's is a 404 (payments tests)
+    "payments:deposit-list": {"trader"},
     # partner dashboard
     "partners:dashboard": {"ib"},
     "partners:clients": {"ib"},
@@ -235,6 +242,26 @@ def _partner_objects(name: str, ib: User | None) -> int:
     return referral_link_create(partner=ib.partner).pk
 
 
+def _payment_objects(client_pk: int, trader: User | None) -> dict[str, int]:
+    """A payment method and a deposit (the trader's own for the portal page)."""
+    from decimal import Decimal
+
+    from wallets.payments.models import Deposit, PaymentMethod
+
+    method, _ = PaymentMethod.objects.get_or_create(
+        code="matrix", defaults={"name": "Matrix card", "provider": "demo", "currencies": ["USD"]}
+    )
+    owner = trader.client if trader is not None else Client.objects.get(pk=client_pk)
+    deposit = Deposit.objects.create(
+        client=owner, method=method, provider="demo", amount=Decimal("10"), currency="USD"
+    )
+    return {
+        "payments:deposit": deposit.pk,
+        "payments:backoffice-deposit": deposit.pk,
+        "payments:method-edit": method.pk,
+    }
+
+
 def _path(
     name: str, route: str, some_client_pk: int, trader: User | None = None, ib: User | None = None
 ) -> str:
@@ -251,6 +278,8 @@ def _path(
         pk = _withdrawal(trader.client)  # their own: the only one they may open
     elif name.startswith("partners:") and name != "partners:backoffice-client-attribution":
         pk = _partner_objects(name, ib)
+    elif name.startswith("payments:"):
+        pk = _payment_objects(some_client_pk, trader).get(name, some_client_pk)
     elif name == "clients:portal-history":
         from clients.models import TradingAccount, TradingServer
 

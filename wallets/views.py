@@ -451,9 +451,16 @@ def adjustment_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     )
 
 
-# --- placeholder until the payments work lands -------------------------------------------------
+# --- the payments desk's hub ---------------------------------------------------------------------
 
 
 @backoffice_view("view_payments")
 def payments(request: HttpRequest) -> HttpResponse:
-    return render(request, "wallets/payments.html")
+    from wallets.payments.selectors import payments_headline
+    from wallets.withdrawals.selectors import withdrawals_waiting
+
+    return render(
+        request,
+        "wallets/payments.html",
+        {"headline": payments_headline(), "withdrawals_waiting": withdrawals_waiting()},
+    )

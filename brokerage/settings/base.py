@@ -255,6 +255,17 @@ SHUFTIPRO_SIGNATURE_SCHEME = env_choice(
 )
 KYC_PROVIDER_HTTP_TIMEOUT = env_int("KYC_PROVIDER_HTTP_TIMEOUT", 20, minimum=1, maximum=120)
 
+# --- Payment providers (wallets/payments/) -----------------------------------------------------
+# Stripe Checkout: a provider whose key is unset is not configured; its methods are hidden.
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
+# Where the stripe package sends API calls (tests point it at a local stub; not from the env).
+STRIPE_API_BASE = "https://api.stripe.com"
+# The bundled demo provider signs its callbacks with this key; empty: derived from SECRET_KEY.
+DEMO_PAY_SECRET = env_str("DEMO_PAY_SECRET", "")
+# Seconds a call to a payment provider's API may take before the deposit is refused.
+PAYMENT_PROVIDER_HTTP_TIMEOUT = env_int("PAYMENT_PROVIDER_HTTP_TIMEOUT", 20, minimum=1, maximum=120)
+
 # --- Accounts: django-allauth, MFA, axes ----------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

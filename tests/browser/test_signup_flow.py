@@ -89,9 +89,10 @@ def test_a_trader_signs_up_confirms_the_email_and_lands_in_the_portal(tab: Tab):
         _log_in(tab, email, TRADER_PASSWORD)
     expect(page).to_have_url(re.compile(re.escape(reverse("clients:portal-home")) + "$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, Nadia")
-    expect(page.get_by_role("heading", name="Verify your identity")).to_be_visible()
-    # Pico draws these links as buttons (role="button").
-    expect(page.get_by_role("button", name="Wallets")).to_be_visible()
+    expect(page.get_by_role("heading", name="What verification still needs")).to_be_visible()
+    # Pico draws these links as buttons (role="button"): the one-tap money actions.
+    for action in ("Deposit", "Withdraw", "Transfer", "Open account"):
+        expect(page.get_by_role("button", name=action)).to_be_visible()
     # On a desktop the navigation is always shown, without a Menu button.
     expect(page.locator("#main-menu").get_by_role("link", name="Wallets")).to_be_visible()
     expect(page.locator("#main-menu summary")).to_be_hidden()

@@ -410,6 +410,13 @@ def _transfer_json(r: TransferRequest) -> str:
     )
 
 
+def ledger_transfer_payload(request: TransferRequest) -> str:
+    """A plain posted transfer as the JSON `ledger_post(jsonb)` takes, hashed exactly as
+    `ledger_transfer` would send it: for a caller that posts from SQL of its own, in the
+    same statement as its own rows (wallets/payments' webhook credit)."""
+    return _transfer_json(request)
+
+
 def ledger_transfer_many(*, requests: Sequence[TransferRequest]) -> list[Posting]:
     """Post many transfers in one round trip and one transaction: all or nothing."""
     if not requests:

@@ -102,12 +102,18 @@ class Deposit(models.Model):
     status = models.CharField(max_length=16, choices=Status, default=Status.CREATED)
     # The provider's id for this payment (Stripe: the Checkout Session id), once known.
     provider_ref = models.CharField(max_length=255, blank=True)
+    # The provider's id of the money movement behind it (Stripe: the PaymentIntent), which
+    # refunds and disputes name instead of the session.
+    payment_id = models.CharField(max_length=255, blank=True, db_index=True)
     # Where the client goes to pay (the provider's hosted page).
     redirect_url = models.URLField(max_length=2000, blank=True)
     failure_reason = models.CharField(max_length=300, blank=True)
     # wallets.Journal ids (no FK across the ledger's walls; the ledger checks its own).
     credit_journal_id = models.BigIntegerField(null=True, blank=True)
     reversal_journal_id = models.BigIntegerField(null=True, blank=True)
+    # A refund or chargeback the wallet could no longer cover (the client had spent it):
+    # booked to the house's manual adjustments account for finance to recover.
+    shortfall = _money(default=Decimal("0"))
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     credited_at = models.DateTimeField(null=True, blank=True)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -255,3 +256,10 @@ def withdrawal_age(withdrawal: Withdrawal, now: datetime | None = None) -> Age:
     if withdrawal.is_open:
         flag = "bad" if delta > timedelta(days=3) else "warn" if delta > timedelta(days=1) else ""
     return Age(delta=delta, flag=flag)
+
+
+def withdrawals_waiting() -> dict[str, Any]:
+    """How many withdrawals wait for an approval, and since when (the payments hub's card)."""
+    return Withdrawal.objects.filter(
+        status__in=[Withdrawal.Status.REQUESTED, Withdrawal.Status.APPROVED]
+    ).aggregate(count=Count("pk"), oldest=Min("requested_at"))

@@ -51,6 +51,7 @@ from wallets.ledger.services import (
     wallet_for_client,
 )
 from wallets.models import FxRate, Journal, ManualAdjustment
+from wallets.payments import demo as payments_demo
 from wallets.services import adjustment_approve, adjustment_reject, adjustment_request
 from wallets.withdrawals import demo as withdrawals_demo
 
@@ -212,6 +213,7 @@ class Command(BaseCommand):
             withdrawals_demo.seed()
             clients_demo.seed()  # trading products (Standard, Pro, Demo) and the demo server
             partners_demo.seed()
+            payments_demo.seed()
         if not options["quiet_logins"]:
             self._print_logins(secrets)
 
