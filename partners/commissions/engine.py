@@ -43,7 +43,7 @@ LINE_TABLE = "commissions_commissionline"
 SRC_SQL = """
 CREATE TEMP TABLE _cm_src ON COMMIT DROP AS
 SELECT d.id AS deal_id, d.server_id, d.login, d.position_id, d.entry, d.time, d.symbol,
-       d.volume_ext::numeric / 100000000 AS lots, abs(d.commission) AS commission,
+       (d.volume_ext::numeric / 100000000)::numeric(20, 8) AS lots, abs(d.commission) AS commission,
        a.client_id, at.partner_id AS ib_id
 FROM clients_deal d
 JOIN clients_tradingaccount a ON a.server_id = d.server_id AND a.login = d.login
@@ -92,6 +92,7 @@ SELECT partner_id, wallet_currency_id AS wcur, valid_from AS f,
        coalesce(lead(valid_from) OVER (PARTITION BY partner_id ORDER BY valid_from),
                 'infinity'::timestamptz) AS t
 FROM commissions_planassignment;
+ANALYZE _cm_asg;
 CREATE TEMP TABLE _cm_top ON COMMIT DROP AS
 SELECT descendant_id AS partner_id, max(depth) AS top FROM partners_partnerpath GROUP BY 1;
 """
@@ -206,20 +207,20 @@ WITH chain AS (
   LEFT JOIN wallets_fxrate fx ON fx.base_id = d.cur AND fx.quote_id = aw.wcur
   WHERE d.model = 'differential'
 ), valued AS (
-  SELECT c.*, coalesce({value}, 0) AS v, {inputs} AS inputs FROM chain c
-), running AS (
-  SELECT v2.*, max(v) OVER w AS top_v FROM valued v2
-  WINDOW w AS (PARTITION BY deal_id ORDER BY level ROWS UNBOUNDED PRECEDING)
+  SELECT c.*, coalesce({value}, 0) AS v FROM chain c
 ), lagged AS (
-  SELECT r.*, coalesce(lag(top_v) OVER (PARTITION BY deal_id ORDER BY level), 0) AS child_v
-  FROM running r
+  SELECT v2.*, max(v) OVER w AS top_v, coalesce(max(v) OVER below, 0) AS child_v
+  FROM valued v2
+  WINDOW w AS (PARTITION BY deal_id ORDER BY level ROWS UNBOUNDED PRECEDING),
+         below AS (PARTITION BY deal_id ORDER BY level
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 ), ins AS (
   INSERT INTO {table} ({columns})
   SELECT %(kind)s, %(run)s, l.deal_id, l.client_id, l.ib, l.level, l.time, l.version_id,
          l.symbol, l.group_id, l.lots, l.modifier, l.mult, l.top_v, l.child_v,
          l.top_v - l.child_v, l.cur, l.fx, round((l.top_v - l.child_v) * l.fx, wc.exponent),
          l.wcur,
-         'value ' || l.inputs || ' = ' || l.v
+         'value ' || {inputs_l} || ' = ' || l.v
            || CASE WHEN l.top_v <> l.v THEN ' (the level below is higher: ' || l.top_v || ')'
               ELSE '' END
            || '; minus the level below''s ' || l.child_v || ' = ' || (l.top_v - l.child_v)
@@ -386,6 +387,7 @@ def compute_lines(
                 mult=mult if tiers else "1::numeric",
                 value=VALUE_EXPR,
                 inputs=INPUTS_TEXT,
+                inputs_l=INPUTS_TEXT.replace("c.", "l."),
             )
             cursor.execute(sql + tail, args)
             if table != LINE_TABLE:

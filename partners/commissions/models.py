@@ -257,28 +257,54 @@ class CommissionLine(models.Model):
         CPA = "cpa", "CPA"
         ADJUSTMENT = "adjustment", "Adjustment"
 
+    # No database foreign keys: a run inserts millions of lines with one INSERT ... SELECT
+    # whose joins already guarantee every id exists, and deferred FK checks at COMMIT were
+    # most of a run's time (bench/README.md). Nothing the lines point at is ever deleted.
     kind = models.CharField(max_length=10, choices=Kind, default=Kind.DEAL)
     run = models.ForeignKey(
-        CommissionRun, on_delete=models.PROTECT, related_name="lines", db_index=False
+        CommissionRun,
+        on_delete=models.PROTECT,
+        related_name="lines",
+        db_index=False,
+        db_constraint=False,
     )
     deal = models.ForeignKey(
         "clients.Deal", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        db_index=False,
+        db_index=False, db_constraint=False,
     )  # fmt: skip
     client = models.ForeignKey(
-        "clients.Client", on_delete=models.PROTECT, null=True, related_name="+", db_index=False
+        "clients.Client",
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     partner = models.ForeignKey(
-        "partners.Partner", on_delete=models.PROTECT, related_name="+", db_index=False
+        "partners.Partner",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     level = models.PositiveSmallIntegerField(help_text="0 = the client's own IB")
     deal_time = models.DateTimeField()
     plan_version = models.ForeignKey(
-        PlanVersion, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
+        PlanVersion,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     symbol = models.CharField(max_length=32, blank=True)
     group = models.ForeignKey(
-        SymbolGroup, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
+        SymbolGroup,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     lots = models.DecimalField(max_digits=20, decimal_places=8, default=Decimal(0))
     modifier = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal(1))
@@ -292,7 +318,13 @@ class CommissionLine(models.Model):
     wallet_currency = models.CharField(max_length=8)
     formula = models.TextField()
     adjusts = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -255,11 +255,29 @@ def _pay(*, run: CommissionRun, batch: int) -> int:
         names = dict(
             Partner.objects.filter(pk__in=[p.partner_id for p in missing]).values_list("pk", "name")
         )
-        for p in missing:
-            account = wallet_for_ib(
-                ib_id=p.partner_id, name=names[p.partner_id], currency=p.currency
-            )
-            wallets[account.code] = account
+        # The accounts wallet_for_ib makes, in one statement for a whole run's new IBs.
+        LedgerAccount.objects.bulk_create(
+            [
+                LedgerAccount(
+                    code=f"ib:{p.partner_id}:wallet:{p.currency}",
+                    name=f"{names[p.partner_id]} · {p.currency} IB wallet",
+                    owner_type=LedgerAccount.Owner.IB,
+                    ib_id=p.partner_id,
+                    kind=LedgerAccount.Kind.IB_WALLET,
+                    currency_id=p.currency,
+                    no_overdraft=True,
+                )
+                for p in missing
+            ],
+            ignore_conflicts=True,
+        )
+        wallets |= {a.code: a for a in LedgerAccount.objects.filter(code__in=list(codes))}
+        for p in missing:  # normally none left
+            if f"ib:{p.partner_id}:wallet:{p.currency}" not in wallets:
+                account = wallet_for_ib(
+                    ib_id=p.partner_id, name=names[p.partner_id], currency=p.currency
+                )
+                wallets[account.code] = account
     expense = {
         currency: house_account(kind=LedgerAccount.Kind.COMMISSION_EXPENSE, currency=currency)
         for currency in {p.currency for p in payouts}
