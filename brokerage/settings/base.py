@@ -21,6 +21,8 @@ from brokerage.env import (
 from brokerage.paths import BASE_DIR, VAR_DIR
 
 BROKER_NAME = env_str("BROKER_NAME", "Meridian Markets")
+# The accent colour of documents the broker sends (IB statements' PDF), as #rrggbb.
+BROKER_BRAND_COLOUR = env_str("BROKER_BRAND_COLOUR", "#1f4e79")
 BASE_CURRENCY = env_str("BASE_CURRENCY", "USD")
 # The Fernet key that encrypts secrets we must read back (trading servers' manager
 # passwords); empty: derived from SECRET_KEY (brokerage/secrets_box.py).
@@ -423,7 +425,7 @@ KYC_POLICY: dict[str, dict[str, object]] = {}
 DEAL_SYNC_FIRST_DAYS = 30
 DEAL_RESCAN_DAYS = 3
 # Who hears about new closing deals ("module.function", called with server_id=, tickets=).
-DEAL_CONSUMERS: list[str] = []
+DEAL_CONSUMERS: list[str] = ["partners.commissions.services.run_closing_deals"]
 CELERY_BEAT_SCHEDULE |= {
     "trading-sync-deals": {
         "task": "clients.tasks.sync_deals",

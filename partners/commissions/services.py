@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from brokerage.models import User
@@ -180,7 +181,8 @@ def rates_at(*, partner_id: int, at: datetime) -> dict[int, tuple[Decimal, Decim
     if version is None:
         return {}
     found: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
-    for rate in version.rates.filter(partner_id__in=[partner_id, None]).order_by("partner_id"):
+    mine_or_everyone = Q(partner_id=partner_id) | Q(partner__isnull=True)
+    for rate in version.rates.filter(mine_or_everyone).order_by("partner_id"):
         if rate.partner_id is None and rate.group_id in found:
             continue  # the IB's own override wins
         found[rate.group_id] = (rate.per_lot, rate.pct_commission, rate.pct_spread)
