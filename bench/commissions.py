@@ -73,7 +73,7 @@ def _load() -> None:
                 "NULL" if level == 0 else f"{offsets[level - 1]} + 1 + (g % {LEVELS[level - 1]})"
             )
             cursor.execute(
-                f"INSERT INTO bench_ib SELECT {offset} + g, {level}, {parent} "
+                f"INSERT INTO bench_ib SELECT {offset} + 1 + g, {level}, {parent} "
                 f"FROM generate_series(0, {size - 1}) g"
             )
         cursor.execute(
@@ -292,6 +292,7 @@ def _measure() -> list[dict[str, Any]]:
             target_ratio=0.25,
             target_value=20_000,
             deals=run.deals_seen,
+            lines_per_s=round(run.lines_created / run_s),
             lines=run.lines_created,
             payouts=run.payouts,
             rerun_s=round(again_s, 2),

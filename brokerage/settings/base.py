@@ -230,6 +230,12 @@ CELERY_BEAT_SCHEDULE |= {
     }
     for code, minute in (("R1", 0), ("R2", 10), ("R4", 20), ("R7", 30))
 }
+# IB CPA: clients whose first deposit and lots qualified them since yesterday (commissions).
+CELERY_BEAT_SCHEDULE["commissions-cpa-qualify"] = {
+    "task": "commissions.tasks.cpa_qualify",
+    "schedule": crontab(hour=4, minute=15),
+    "options": {"queue": "default"},
+}
 CELERY_BEAT_SCHEDULE["kyc-risk-reviews-due"] = {
     "task": "kyc.riskscore.tasks.refresh_due",
     "schedule": crontab(hour=3, minute=45),  # after the rules, so new alerts count

@@ -51,7 +51,7 @@ def recent_lines(*, partner: Partner, limit: int = 10) -> list[CommissionLine]:
     return list(lines_for_partner(partner=partner)[:limit])
 
 
-def commission_by_day(*, partner: Partner, start: datetime, end: datetime) -> list[dict[str, Any]]:
+def commission_by_day(*, partner: Partner, start: datetime, end: datetime) -> list[Any]:
     return list(
         lines_for_partner(partner=partner, start=start, end=end)
         .annotate(day=TruncDay("deal_time"))
@@ -61,7 +61,7 @@ def commission_by_day(*, partner: Partner, start: datetime, end: datetime) -> li
     )
 
 
-def commission_by_month(*, partner: Partner, months: int = 12) -> list[dict[str, Any]]:
+def commission_by_month(*, partner: Partner, months: int = 12) -> list[Any]:
     return list(
         CommissionLine.objects.filter(partner=partner)
         .annotate(month=TruncMonth("deal_time"))
@@ -78,7 +78,7 @@ class Statement:
     start: datetime
     end: datetime
     lines: QuerySet[CommissionLine]
-    totals: list[dict[str, Any]]
+    totals: list[Any]
 
 
 def statement(*, partner: Partner, period: str) -> Statement:
@@ -99,7 +99,7 @@ def statement(*, partner: Partner, period: str) -> Statement:
     return Statement(partner, period, start, end, lines, totals)
 
 
-def statement_periods(*, partner: Partner) -> list[dict[str, Any]]:
+def statement_periods(*, partner: Partner) -> list[Any]:
     return list(
         CommissionLine.objects.filter(partner=partner)
         .annotate(month=TruncMonth("deal_time"))

@@ -3,6 +3,8 @@ plans, runs, recomputes and disputes (back-office)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -152,7 +154,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
             partner=data["partner"],
             symbol=data["symbol"],
             lots=data["lots"],
-            commission=data["commission"] or 0,
+            commission=data["commission"] or Decimal(0),
             at=timezone.now(),
         )
         preview = {"group": group, "levels": levels, "total": sum(x.amount for x in levels)}

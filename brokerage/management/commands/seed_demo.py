@@ -38,6 +38,7 @@ from kyc.screening.models import ListVersion
 from kyc.screening.selectors import latest_screening
 from kyc.screening.services import screen_client, watchlist_load
 from mt5sim import DEFAULT_MANAGER_LOGIN, DEFAULT_MANAGER_PASSWORD
+from partners.commissions import demo as commissions_demo
 from partners.models import Partner
 from partners.services import partner_register
 from wallets.ledger.services import (
@@ -206,6 +207,7 @@ class Command(BaseCommand):
             self._kyc()
             self._screening()
             self._trading()
+            commissions_demo.seed()
         if not options["quiet_logins"]:
             self._print_logins(secrets)
 
