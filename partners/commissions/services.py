@@ -244,9 +244,9 @@ def _pay(*, run: CommissionRun, batch: int) -> int:
     from wallets.models import LedgerAccount
 
     payouts = list(
-        CommissionPayout.objects.filter(run=run, batch=batch, journal_id__isnull=True).exclude(
-            amount=0
-        )
+        CommissionPayout.objects.filter(run=run, batch=batch, journal_id__isnull=True)
+        .exclude(amount=0)
+        .order_by("partner_id", "currency")  # wallets locked in one order by every run
     )
     if not payouts:
         return 0
