@@ -71,6 +71,13 @@ MATRIX: dict[str, set[str]] = {
     "partners:backoffice-decide": {R.ADMIN},  # change_partners
     "partners:backoffice-move": {R.ADMIN},
     "partners:backoffice-client-attribution": {R.ADMIN},
+    "commissions:plans": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
+    "commissions:plan": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
+    "commissions:runs": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
+    "commissions:recomputes": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
+    "commissions:recompute": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
+    "commissions:disputes": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
+    "commissions:dispute": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
     "reports:report-list": {
         R.ADMIN,
         R.COMPLIANCE,
@@ -107,6 +114,12 @@ MATRIX: dict[str, set[str]] = {
     "partners:links": {"ib"},
     "partners:link-detail": {"ib"},  # their own link
     "partners:apply": {"trader"},  # a client applies to become an IB
+    "commissions:lines": {"ib"},
+    "commissions:line": {"ib"},  # their own line; another IB's is a 404 (commissions tests)
+    "commissions:statements": {"ib"},
+    "commissions:statement": {"ib"},
+    "commissions:statement-csv": {"ib"},
+    "commissions:statement-pdf": {"ib"},
 }
 
 SURFACES = ("backoffice/", "portal/", "partners/")
@@ -262,10 +275,45 @@ def _payment_objects(client_pk: int, trader: User | None) -> dict[str, int]:
     }
 
 
+def _commission_objects(ib: User | None) -> dict[str, int]:
+    """A plan, a recompute, a dispute and a line of the IB actor's own."""
+    from datetime import UTC, datetime
+
+    from partners.commissions.models import CommissionLine, CommissionRun, Dispute, Recompute
+    from partners.commissions.services import plan_create
+
+    ib = ib or PartnerFactory().user
+    when = datetime(2026, 10, 5, tzinfo=UTC)
+    run = CommissionRun.objects.create(label="matrix")
+    line = CommissionLine.objects.create(
+        kind="adjustment",
+        run=run,
+        partner=ib.partner,
+        level=0,
+        deal_time=when,
+        amount=1,
+        currency="USD",
+        wallet_amount=1,
+        wallet_currency="USD",
+        formula="matrix",
+    )
+    recompute = Recompute.objects.create(period_start=when, period_end=when)
+    dispute = Dispute.objects.create(partner=ib.partner, line=line, message="matrix")
+    return {
+        "commissions:plan": plan_create(name=f"Matrix {line.pk}").pk,
+        "commissions:recompute": recompute.pk,
+        "commissions:dispute": dispute.pk,
+        "commissions:line": line.pk,
+    }
+
+
 def _path(
     name: str, route: str, some_client_pk: int, trader: User | None = None, ib: User | None = None
 ) -> str:
-    if name == "brokerage:staff-roles":
+    if name.startswith("commissions:"):
+        pk = _commission_objects(ib).get(name, some_client_pk)
+        route = route.replace("<str:period>", "2026-10")
+    elif name == "brokerage:staff-roles":
         pk = make_staff(R.SUPPORT).pk
     elif name.startswith("kyc_risk:"):
         pk = _kyc_risk_objects(some_client_pk).get(name, some_client_pk)

@@ -21,6 +21,8 @@ from brokerage.env import (
 from brokerage.paths import BASE_DIR, VAR_DIR
 
 BROKER_NAME = env_str("BROKER_NAME", "Meridian Markets")
+# The accent colour of documents the broker sends (IB statements' PDF), as #rrggbb.
+BROKER_BRAND_COLOUR = env_str("BROKER_BRAND_COLOUR", "#1f4e79")
 BASE_CURRENCY = env_str("BASE_CURRENCY", "USD")
 # The Fernet key that encrypts secrets we must read back (trading servers' manager
 # passwords); empty: derived from SECRET_KEY (brokerage/secrets_box.py).
@@ -228,6 +230,12 @@ CELERY_BEAT_SCHEDULE |= {
         "options": {"queue": "default"},
     }
     for code, minute in (("R1", 0), ("R2", 10), ("R4", 20), ("R7", 30))
+}
+# IB CPA: clients whose first deposit and lots qualified them since yesterday (commissions).
+CELERY_BEAT_SCHEDULE["commissions-cpa-qualify"] = {
+    "task": "commissions.tasks.cpa_qualify",
+    "schedule": crontab(hour=4, minute=15),
+    "options": {"queue": "default"},
 }
 CELERY_BEAT_SCHEDULE["kyc-risk-reviews-due"] = {
     "task": "kyc.riskscore.tasks.refresh_due",
@@ -449,7 +457,7 @@ WITHDRAWAL_SECOND_APPROVAL_ABOVE: dict[str, Decimal] = {
 DEAL_SYNC_FIRST_DAYS = 30
 DEAL_RESCAN_DAYS = 3
 # Who hears about new closing deals ("module.function", called with server_id=, tickets=).
-DEAL_CONSUMERS: list[str] = []
+DEAL_CONSUMERS: list[str] = ["partners.commissions.services.run_closing_deals"]
 CELERY_BEAT_SCHEDULE |= {
     "trading-sync-deals": {
         "task": "clients.tasks.sync_deals",

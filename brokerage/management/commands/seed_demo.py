@@ -40,6 +40,7 @@ from kyc.screening.selectors import latest_screening
 from kyc.screening.services import screen_client, watchlist_load
 from mt5sim import DEFAULT_MANAGER_LOGIN, DEFAULT_MANAGER_PASSWORD
 from partners import demo as partners_demo
+from partners.commissions import demo as commissions_demo
 from partners.models import Partner
 from partners.services import partner_register
 from wallets.ledger.services import (
@@ -214,6 +215,7 @@ class Command(BaseCommand):
             clients_demo.seed()  # trading products (Standard, Pro, Demo) and the demo server
             partners_demo.seed()
             payments_demo.seed()
+            commissions_demo.seed()
         if not options["quiet_logins"]:
             self._print_logins(secrets)
 
