@@ -16,6 +16,7 @@ from brokerage.audit import client_ip
 from brokerage.http import AuthedHttpRequest
 from brokerage.permissions import backoffice_view, partner_view, portal_view
 from partners import selectors
+from partners.commissions import selectors as commission_selectors
 from partners.exceptions import PartnerError
 from partners.forms import (
     PartnerApplyForm,
@@ -149,6 +150,10 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
             "top_symbols": selectors.partner_top_symbols(partner=partner),
             "links": links,
             "ancestors": selectors.partner_ancestors(partner=partner),
+            # What they earned (partners.commissions reads the lines; the dashboard shows them).
+            "commission_chart": commission_selectors.commission_chart(partner=partner),
+            "ib_wallets": commission_selectors.ib_wallets(partner=partner),
+            "recent_lines": commission_selectors.recent_lines(partner=partner, limit=8),
         },
     )
 

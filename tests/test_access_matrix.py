@@ -117,6 +117,7 @@ MATRIX: dict[str, set[str]] = {
     "commissions:lines": {"ib"},
     "commissions:line": {"ib"},  # their own line; another IB's is a 404 (commissions tests)
     "commissions:statements": {"ib"},
+    "commissions:payout": {"ib"},
     "commissions:statement": {"ib"},
     "commissions:statement-csv": {"ib"},
     "commissions:statement-pdf": {"ib"},

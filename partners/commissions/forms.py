@@ -71,3 +71,13 @@ class ResolveForm(forms.Form):
         decimal_places=2,
         help_text="When accepting: the amount to credit (negative to take back), plan currency",
     )
+
+
+class PayoutForm(forms.Form):
+    currency = forms.ChoiceField(label="From your IB wallet in")
+    amount = forms.DecimalField(label="Amount", max_digits=24, decimal_places=8)
+    token = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: object, currencies: list[str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["currency"].choices = [(c, c) for c in currencies]  # type: ignore[attr-defined]

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncMonth
 from django.http import Http404
+from django.utils import timezone
 
 from partners.commissions.models import (
     CommissionLine,
@@ -225,3 +226,29 @@ def preview(
         )
         best = top_value
     return group, levels
+
+
+def commission_chart(*, partner: Partner, months: int = 12) -> dict[str, Any]:
+    """Commission earned per month (the last `months`), for the partner dashboard's chart: one
+    series in the currency most of it was paid in; the table lists every currency exactly."""
+    rows = commission_by_month(partner=partner, months=months)
+    currencies: dict[str, Decimal] = {}
+    for r in rows:
+        currencies[r["wallet_currency"]] = (
+            currencies.get(r["wallet_currency"], Decimal(0)) + r["total"]
+        )
+    currency = max(currencies, key=lambda c: currencies[c]) if currencies else "USD"
+    by_month = {r["month"].date(): r["total"] for r in rows if r["wallet_currency"] == currency}
+    today = timezone.now().date().replace(day=1)
+    labels, values, month = [], [], today
+    for _ in range(months):
+        labels.append(month.strftime("%b %Y"))
+        values.append(float(by_month.get(month, 0)))  # the chart's scale only; the table is exact
+        month = (month - timedelta(days=1)).replace(day=1)
+    return {
+        "title": f"Commission earned per month, {currency}",
+        "labels": labels[::-1],
+        "values": values[::-1],
+        "unit": currency,
+        "rows": [(r["month"], r["total"], r["wallet_currency"]) for r in rows],
+    }

@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern] = [
     path("partners/commissions/", views.line_list, name="lines"),
     path("partners/commissions/<int:pk>/", views.line_detail, name="line"),
     path("partners/statements/", views.statement_list, name="statements"),
+    path("partners/payout/", views.payout, name="payout"),
     path("partners/statements/<str:period>.csv", views.statement_csv_view, name="statement-csv"),
     path("partners/statements/<str:period>.pdf", views.statement_pdf_view, name="statement-pdf"),
     path("partners/statements/<str:period>/", views.statement_detail, name="statement"),

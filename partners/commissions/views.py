@@ -20,6 +20,7 @@ from partners.commissions.exceptions import CommissionError
 from partners.commissions.forms import (
     ApproveForm,
     DisputeForm,
+    PayoutForm,
     PreviewForm,
     RateForm,
     RecomputeForm,
@@ -321,3 +322,38 @@ def dispute_detail(request: HttpRequest, pk: int) -> HttpResponse:
             except CommissionError as error:
                 messages.error(request, error.message)
     return render(request, "commissions/dispute_detail.html", {"dispute": dispute, "form": form})
+
+
+@partner_view
+def payout(request: AuthedHttpRequest) -> HttpResponse:
+    """Commission to the IB's trader's-room wallet, then out through the withdrawal flow."""
+    import secrets
+
+    from partners.commissions.payouts import commission_payout_to_wallet
+
+    partner = request.user.partner
+    wallets = selectors.ib_wallets(partner=partner)
+    form = PayoutForm(
+        request.POST or None,
+        initial={"token": secrets.token_urlsafe(16)},
+        currencies=[w.currency_id for w in wallets],
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            commission_payout_to_wallet(
+                partner=partner,
+                currency=data["currency"],
+                amount=data["amount"],
+                token=data["token"],
+            )
+        except CommissionError as exc:
+            form.add_error("amount", exc.message)
+        else:
+            messages.success(
+                request,
+                f"{data['amount']} {data['currency']} moved to your wallet. "
+                "Request the withdrawal below; finance approves it as for any client.",
+            )
+            return redirect("withdrawals:withdraw")
+    return render(request, "commissions/payout.html", {"form": form, "wallets": wallets})
