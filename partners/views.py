@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from brokerage.audit import client_ip
@@ -17,6 +18,7 @@ from brokerage.http import AuthedHttpRequest
 from brokerage.permissions import backoffice_view, partner_view, portal_view
 from partners import selectors
 from partners.commissions import selectors as commission_selectors
+from partners.commissions.forms import PlanAssignForm
 from partners.exceptions import PartnerError
 from partners.forms import (
     PartnerApplyForm,
@@ -285,6 +287,10 @@ def backoffice_partner_detail(request: AuthedHttpRequest, pk: int) -> HttpRespon
             "flags": partner.self_referral_flags.select_related("client__user"),
             "decision_form": PartnerDecisionForm(partner=partner) if can_change else None,
             "move_form": PartnerMoveForm(partner=partner, initial={"parent": partner.parent})
+            if can_change
+            else None,
+            "plan_assignments": commission_selectors.plan_assignments(partner=partner),
+            "plan_form": PlanAssignForm(initial={"valid_from": timezone.now()})
             if can_change
             else None,
         },

@@ -72,6 +72,7 @@ MATRIX: dict[str, set[str]] = {
     "partners:backoffice-move": {R.ADMIN},
     "partners:backoffice-client-attribution": {R.ADMIN},
     "commissions:plans": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
+    "commissions:partner-plan-assign": {R.ADMIN},  # change_partners
     "commissions:plan": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
     "commissions:runs": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
     "commissions:recomputes": {R.ADMIN, R.FINANCE, R.SALES_MANAGER, R.AUDITOR},
@@ -305,6 +306,7 @@ def _commission_objects(ib: User | None) -> dict[str, int]:
         "commissions:recompute": recompute.pk,
         "commissions:dispute": dispute.pk,
         "commissions:line": line.pk,
+        "commissions:partner-plan-assign": ib.partner.pk,
     }
 
 

@@ -81,3 +81,21 @@ class PayoutForm(forms.Form):
     def __init__(self, *args: object, currencies: list[str], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["currency"].choices = [(c, c) for c in currencies]  # type: ignore[attr-defined]
+
+
+class PlanAssignForm(forms.Form):
+    plan: forms.ModelChoiceField = forms.ModelChoiceField(  # type: ignore[type-arg]
+        queryset=None,  # type: ignore[arg-type]
+        label="Commission plan",
+    )
+    valid_from = forms.DateTimeField(
+        label="Effective from (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="Deals from this moment on earn under the new plan; earlier deals keep theirs.",
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        from partners.commissions.models import CommissionPlan
+
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["plan"].queryset = CommissionPlan.objects.order_by("name")  # type: ignore[attr-defined]

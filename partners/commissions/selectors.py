@@ -252,3 +252,14 @@ def commission_chart(*, partner: Partner, months: int = 12) -> dict[str, Any]:
         "unit": currency,
         "rows": [(r["month"], r["total"], r["wallet_currency"]) for r in rows],
     }
+
+
+def plan_assignments(*, partner: Partner) -> list[Any]:
+    """The IB's plans, the current one first."""
+    from partners.commissions.models import PlanAssignment
+
+    return list(
+        PlanAssignment.objects.filter(partner=partner)
+        .select_related("plan")
+        .order_by("-valid_from")
+    )

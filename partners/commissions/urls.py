@@ -17,6 +17,9 @@ urlpatterns: list[URLPattern] = [
     path("partners/statements/<str:period>/", views.statement_detail, name="statement"),
     # back-office
     path("backoffice/partners/plans/", views.plan_list, name="plans"),
+    path(
+        "backoffice/partners/<int:pk>/plan/", views.partner_plan_assign, name="partner-plan-assign"
+    ),
     path("backoffice/partners/plans/<int:pk>/", views.plan_detail, name="plan"),
     path("backoffice/partners/runs/", views.run_list, name="runs"),
     path("backoffice/partners/recompute/", views.recompute_list, name="recomputes"),

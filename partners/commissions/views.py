@@ -21,6 +21,7 @@ from partners.commissions.forms import (
     ApproveForm,
     DisputeForm,
     PayoutForm,
+    PlanAssignForm,
     PreviewForm,
     RateForm,
     RecomputeForm,
@@ -357,3 +358,29 @@ def payout(request: AuthedHttpRequest) -> HttpResponse:
             )
             return redirect("withdrawals:withdraw")
     return render(request, "commissions/payout.html", {"form": form, "wallets": wallets})
+
+
+@backoffice_view("change_partners")
+def partner_plan_assign(request: AuthedHttpRequest, pk: int) -> HttpResponseBase:
+    """Put an IB on a plan from a moment on (never backwards: past deals keep their plan)."""
+    from datetime import timedelta
+
+    from partners.models import Partner
+
+    partner = get_object_or_404(Partner, pk=pk)
+    form = PlanAssignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        valid_from = form.cleaned_data["valid_from"]
+        if valid_from < timezone.now() - timedelta(minutes=5):
+            form.add_error("valid_from", "A plan can't start in the past: past deals keep theirs.")
+        else:
+            try:
+                services.plan_assign(
+                    partner=partner, plan=form.cleaned_data["plan"], valid_from=valid_from
+                )
+            except CommissionError as exc:
+                form.add_error("plan", exc.message)
+            else:
+                messages.success(request, f"{partner.name} moves to {form.cleaned_data['plan']}.")
+                return redirect("partners:backoffice-detail", pk=partner.pk)
+    return render(request, "commissions/plan_assign.html", {"partner": partner, "form": form})

@@ -82,3 +82,30 @@ def test_the_dashboard_shows_commission_by_month_and_the_recent_lines_with_their
     line = CommissionLine.objects.get(partner=atlas)
     assert "Commission earned per month, USD" in page
     assert f"/partners/commissions/{line.pk}/" in page and "9.00" in page
+
+
+def test_staff_put_an_ib_on_a_plan_from_now_on_never_backwards(client):
+    from django.utils import timezone
+
+    from brokerage import roles
+    from partners.commissions.models import PlanAssignment
+    from tests.factories import PartnerFactory, login_staff, make_staff
+
+    ib = PartnerFactory(name="Kite")
+    plan = services.plan_create(name="Kite plan")
+    admin = make_staff(roles.ADMIN)
+    login_staff(client, admin)
+    page = client.get(f"/backoffice/partners/{ib.pk}/").content.decode()
+    assert "Not on a commission plan yet" in page
+    past = (timezone.now() - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(
+        f"/backoffice/partners/{ib.pk}/plan/", {"plan": plan.pk, "valid_from": past}
+    )
+    assert "A plan can&#x27;t start in the past" in response.content.decode()
+    soon = (timezone.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(
+        f"/backoffice/partners/{ib.pk}/plan/", {"plan": plan.pk, "valid_from": soon}
+    )
+    assert response.status_code == 302
+    assert PlanAssignment.objects.get(partner=ib).plan == plan
+    assert "Kite plan" in client.get(f"/backoffice/partners/{ib.pk}/").content.decode()
