@@ -99,3 +99,33 @@ def portal_overview(*, client: Client) -> PortalOverview:
             if not verdict.allowed
         ],
     )
+
+
+@dataclass(frozen=True)
+class ClientMoney:
+    """A client's money for the back-office 360 view: wallets and the latest movements."""
+
+    wallets: list[tuple[Any, Any]]
+    deposits: list[Any]
+    withdrawals: list[Any]
+    transfers: list[Any]
+
+
+def client_money(*, client: Client, limit: int = 8) -> ClientMoney:
+    from wallets.payments.models import Deposit
+    from wallets.selectors import wallet_list_for_client
+    from wallets.transfers.models import Transfer
+    from wallets.withdrawals.models import Withdrawal
+
+    return ClientMoney(
+        wallets=wallet_list_for_client(client=client),
+        deposits=list(Deposit.objects.filter(client=client).order_by("-created_at")[:limit]),
+        withdrawals=list(
+            Withdrawal.objects.filter(client=client).order_by("-requested_at")[:limit]
+        ),
+        transfers=list(
+            Transfer.objects.filter(client=client)
+            .select_related("account")
+            .order_by("-created_at")[:limit]
+        ),
+    )

@@ -24,7 +24,12 @@ from clients.forms import DealFilterForm, OpenAccountForm, ResyncForm, TradingPr
 from clients.models import Client, Deal, TradingProduct, TradingServer
 from clients.notices import notices_for_client, notices_mark_read
 from clients.platforms.base import PlatformError
-from clients.selectors import client_get_for_user, client_list_for_user, portal_overview
+from clients.selectors import (
+    client_get_for_user,
+    client_list_for_user,
+    client_money,
+    portal_overview,
+)
 from clients.tasks import rescan_range
 from clients.trading_services import trading_account_open
 from kyc.selectors import kyc_summary
@@ -92,7 +97,13 @@ def client_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "clients/client_detail.html",
-        {"client": client, "kyc": kyc_summary(client=client)},
+        {
+            "client": client,
+            "kyc": kyc_summary(client=client),
+            "money": client_money(client=client)
+            if request.user.has_perm("brokerage.view_payments")
+            else None,
+        },
     )
 
 

@@ -88,3 +88,22 @@ def test_a_notice_is_recorded_and_emailed_once_per_cause(
     assert first.pk == again.pk
     assert [m.subject for m in mailoutbox] == ["Deposit credited"]
     assert mailoutbox[0].to == [owner.email]
+
+
+def test_the_client_360_shows_money_to_finance_and_not_to_support(client, owner):
+    from brokerage import roles
+    from tests.factories import login_staff, make_staff
+
+    wallet = wallet_for_client(client=owner.client, currency="USD")
+    clearing = house_account(kind="psp_clearing", currency="USD", label="test")
+    ledger_transfer(
+        source="test",
+        key="360-1",
+        legs=[Leg(clearing, "D", Decimal("75.00")), Leg(wallet, "C", Decimal("75.00"))],
+    )
+    login_staff(client, make_staff(roles.FINANCE))
+    page = client.get(f"/backoffice/clients/{owner.client.pk}/").content.decode()
+    assert "USD wallet" in page and "75.00" in page and "No deposits." in page
+    login_staff(client, make_staff(roles.SUPPORT))
+    page = client.get(f"/backoffice/clients/{owner.client.pk}/").content.decode()
+    assert "USD wallet" not in page
