@@ -202,7 +202,7 @@ def test_a_trader_deposits_trades_funds_and_withdraws_end_to_end(
     # --- deposit 500 USD with the demo provider ---------------------------------------------
     page.goto(reverse("payments:deposit-new"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Deposit")
-    page.get_by_label(re.compile(r"Card \(demo\) · USD")).check()
+    page.get_by_label(re.compile(r"Card \(demo\) · USD, EUR · fee 2\.5\s% \+ 0\.30$")).check()
     page.select_option("#id_currency", "USD")
     page.fill("#id_amount", "500")
     _fits_a_phone(tab, "deposit")
@@ -289,6 +289,8 @@ def test_a_trader_deposits_trades_funds_and_withdraws_end_to_end(
         page.get_by_text(re.compile("Money you deposited by card goes back to that card first"))
     ).to_be_visible()
     assert page.locator("#id_iban").input_value() == IBAN  # the input is kept
+    _fits_a_phone(tab, "withdraw-closed-loop")
+    tab.screenshots("journey-withdraw-closed-loop")
     page.get_by_label("Back to Card (demo)").check()
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Confirm the withdrawal")
