@@ -404,9 +404,12 @@ def adjustment_pending_count() -> int:
 
 
 def recent_statement_rows(*, client: Client, limit: int = 5) -> list[StatementRow]:
-    """The client's latest movements across all their wallets (the portal home)."""
+    """The client's latest movements across all their wallets (the portal home). A hold
+    that has since been posted or released is left out: its posting (or nothing, once
+    released) is what happened, and showing both read as the money leaving twice."""
     entries = (
         Entry.objects.filter(account__client=client, account__kind=LedgerAccount.Kind.WALLET)
+        .exclude(phase=Journal.Phase.PENDING, journal__resolution__isnull=False)
         .select_related("journal")
         .order_by("-id")[:limit]
     )

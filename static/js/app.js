@@ -36,7 +36,8 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (form.dataset.submitting) { event.preventDefault(); return; }
-    if (form.method && form.method.toLowerCase() === "post") {
+    // getAttribute, not form.method: a field named "method" (the deposit form's) shadows it.
+    if ((form.getAttribute("method") || "").toLowerCase() === "post") {
       form.dataset.submitting = "1";
       form.querySelectorAll("button[type=submit]").forEach(function (b) { b.setAttribute("aria-busy", "true"); });
     }

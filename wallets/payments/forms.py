@@ -56,9 +56,12 @@ class DepositForm(forms.Form):
 def _method_label(method: PaymentMethod) -> str:
     fee = []
     if method.fee_percent:
-        fee.append(f"{method.fee_percent.normalize():f} %")
+        fee.append(f"{method.fee_percent.normalize():f}\u00a0%")  # "2.5 %" never split
     if method.fee_fixed:
-        fee.append(f"{method.fee_fixed.normalize():f}")
+        # At least cents ("0.30", not "0.3"); finer fixed fees (crypto) keep their digits.
+        fixed = method.fee_fixed.normalize()
+        cents = fixed.quantize(Decimal("0.01"))
+        fee.append(f"{cents if cents == fixed else fixed:f}")
     fee_text = " + ".join(fee) if fee else "no fee"
     return f"{method.name} · {', '.join(method.currencies)} · fee {fee_text}"
 
