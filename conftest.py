@@ -48,6 +48,24 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _country_lists(request):
+    """The seeded country-risk version (a data migration). A transactional test elsewhere in
+    the run flushes the database, data migrations included; put the seed back for the tests
+    after it (sign-up screening and risk scoring need an active version)."""
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    import importlib
+
+    from django.apps import apps
+
+    from kyc.riskscore.models import CountryRiskVersion
+
+    if not CountryRiskVersion.objects.filter(is_active=True).exists():
+        seed = importlib.import_module("kyc.riskscore.migrations.0002_seed_fatf_june_2026")
+        seed.seed(apps, None)
+
+
+@pytest.fixture(autouse=True)
 def _ledger_stays_sound(request):
     """Every test that touches the database leaves the ledger's invariants holding (the
     queries of `manage.py ledger_check`, run before the test's data is rolled back), so a

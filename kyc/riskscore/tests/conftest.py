@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import itertools
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -93,21 +92,6 @@ class Money:
             legs=[Leg(wallet, "D", Decimal(amount)), Leg(mirror, "C", Decimal(amount))],
             effective_at=self.at(days_ago),
         ).journal_id
-
-
-@pytest.fixture(autouse=True)
-def _country_lists(request):
-    """The seeded country-risk version. A transactional test elsewhere in the run flushes
-    the database (data migrations included); put the seed back for the tests that need it."""
-    if request.node.get_closest_marker("django_db") is None:
-        return
-    from django.apps import apps
-
-    from kyc.riskscore.models import CountryRiskVersion
-
-    if not CountryRiskVersion.objects.filter(is_active=True).exists():
-        seed = importlib.import_module("kyc.riskscore.migrations.0002_seed_fatf_june_2026")
-        seed.seed(apps, None)
 
 
 @pytest.fixture
