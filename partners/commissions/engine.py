@@ -131,7 +131,8 @@ FROM _cm_src s
 JOIN _cm_sym y ON y.symbol = s.symbol AND y.group_id IS NOT NULL
 LEFT JOIN _cm_pvr p ON p.partner_id = s.ib_id AND p.group_id = y.group_id
      AND s.time >= p.f AND s.time < p.t
-WHERE CASE coalesce(p.event, 'close') WHEN 'open' THEN s.entry IN (0, 2)
+WHERE {new_only}
+  CASE coalesce(p.event, 'close') WHEN 'open' THEN s.entry IN (0, 2)
         WHEN 'close' THEN s.entry IN (1, 2, 3) ELSE true END
   AND CASE WHEN coalesce(p.min_hold, 0) = 0 OR s.entry = 0 THEN true
       ELSE NOT EXISTS (
@@ -182,6 +183,12 @@ INPUTS_TEXT = """trim_scale(c.lots) || ' lots × ' || trim_scale(c.modifier) || 
   || CASE WHEN c.mult <> 1 THEN ', × tier ' || trim_scale(c.mult) ELSE '' END
   || CASE WHEN c.cap IS NOT NULL THEN ', capped at ' || trim_scale(c.cap) ELSE '' END"""
 
+# The deals the real table already has lines for: the unique (deal, IB, level) index has the
+# deal first, so this is one index probe per deal, and the INSERT below needs no ON CONFLICT.
+NEW_ONLY = """NOT EXISTS (SELECT 1 FROM commissions_commissionline x
+                 WHERE x.deal_id = s.deal_id AND x.kind = 'deal') AND"""
+ON_CONFLICT = "ON CONFLICT (deal_id, partner_id, level) WHERE kind = 'deal' DO NOTHING"
+
 LINE_COLUMNS = (
     "kind, run_id, deal_id, client_id, partner_id, level, deal_time, plan_version_id, symbol, "
     "group_id, lots, modifier, tier_multiplier, rate, child_rate, amount, currency, fx_rate, "
@@ -228,7 +235,7 @@ WITH chain AS (
          '', now()
   FROM lagged l JOIN wallets_currency wc ON wc.code = l.wcur
   WHERE l.top_v - l.child_v > 0
-  ON CONFLICT (deal_id, partner_id, level) WHERE kind = 'deal' DO NOTHING
+  {on_conflict}
   RETURNING partner_id, wallet_currency, wallet_amount, fx_rate
 )
 """
@@ -267,7 +274,7 @@ WITH base AS (
          '', now()
   FROM amounts m JOIN wallets_currency wc ON wc.code = m.wcur
   WHERE m.claim - m.passed > 0
-  ON CONFLICT (deal_id, partner_id, level) WHERE kind = 'deal' DO NOTHING
+  {on_conflict}
   RETURNING partner_id, wallet_currency, wallet_amount, fx_rate
 )
 """
@@ -348,9 +355,16 @@ def compute_lines(
     batch: int = 0,
     table: str = LINE_TABLE,
     currency: str = "USD",
+    on_conflict: bool = False,
 ) -> BatchResult:
     """Compute (and, into the real table, record payouts for) the lines of the deals that
-    `where` (SQL over `d`, clients_deal) selects. Call inside transaction.atomic()."""
+    `where` (SQL over `d`, clients_deal) selects. Call inside transaction.atomic().
+
+    Into the real table, a deal that already has lines is left out before anything is
+    computed (NEW_ONLY), so the lines are plain INSERTs: no speculative insertion per line.
+    The unique (deal, IB, level) index still stands: if a concurrent run commits lines of the
+    same deals first, this INSERT fails with a unique violation and the caller retries the
+    batch with `on_conflict=True` (ON CONFLICT DO NOTHING, as a re-run always did)."""
     from wallets.ledger.services import currency_exponent
 
     _check_fx()
@@ -367,7 +381,8 @@ def compute_lines(
         if table == LINE_TABLE:
             cursor.execute(FLAG_SQL, args)
             flagged = cursor.fetchone()[0]
-        cursor.execute(DEAL_SQL, args)
+        new_only = NEW_ONLY if table == LINE_TABLE else ""
+        cursor.execute(DEAL_SQL.format(new_only=new_only), args)
         cursor.execute("SELECT count(*) FROM _cm_src")
         seen = cursor.fetchone()[0]
         cursor.execute("ANALYZE _cm_deal")
@@ -388,6 +403,7 @@ def compute_lines(
                 value=VALUE_EXPR,
                 inputs=INPUTS_TEXT,
                 inputs_l=INPUTS_TEXT.replace("c.", "l."),
+                on_conflict=ON_CONFLICT if on_conflict or table != LINE_TABLE else "",
             )
             cursor.execute(sql + tail, args)
             if table != LINE_TABLE:

@@ -16,13 +16,10 @@ _tickets = itertools.count(1000)
 
 
 def make_ib(name: str, parent: Partner | None = None) -> Partner:
-    ib = PartnerFactory(name=name, parent=parent)
-    PartnerPath.objects.create(ancestor=ib, descendant=ib, depth=0)
-    if parent is not None:
-        PartnerPath.objects.bulk_create(
-            PartnerPath(ancestor_id=path.ancestor_id, descendant=ib, depth=path.depth + 1)
-            for path in PartnerPath.objects.filter(descendant=parent)
-        )
+    ib = PartnerFactory(name=name, parent=parent)  # registered: its tree paths exist
+    assert PartnerPath.objects.filter(descendant=ib).count() == (
+        1 + (PartnerPath.objects.filter(descendant=parent).count() if parent else 0)
+    )
     return ib
 
 
