@@ -189,6 +189,16 @@ NEW_ONLY = """NOT EXISTS (SELECT 1 FROM commissions_commissionline x
                  WHERE x.deal_id = s.deal_id AND x.kind = 'deal') AND"""
 ON_CONFLICT = "ON CONFLICT (deal_id, partner_id, level) WHERE kind = 'deal' DO NOTHING"
 
+# A differential line's formula, stored only by a dry run (a recompute's expected lines):
+# the real lines store its inputs (INPUT_COLUMNS) and models.render_differential renders the
+# same words from them.
+DIFFERENTIAL_FORMULA = """'value ' || {inputs_l} || ' = ' || l.v
+           || CASE WHEN l.top_v <> l.v THEN ' (the level below is higher: ' || l.top_v || ')'
+              ELSE '' END
+           || '; minus the level below''s ' || l.child_v || ' = ' || (l.top_v - l.child_v)
+           || ' ' || l.cur"""
+INPUT_COLUMNS = "per_lot, pct_commission, pct_spread, client_commission, spread, cap"
+
 LINE_COLUMNS = (
     "kind, run_id, deal_id, client_id, partner_id, level, deal_time, plan_version_id, symbol, "
     "group_id, lots, modifier, tier_multiplier, rate, child_rate, amount, currency, fx_rate, "
@@ -222,17 +232,14 @@ WITH chain AS (
          below AS (PARTITION BY deal_id ORDER BY level
                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 ), ins AS (
-  INSERT INTO {table} ({columns})
+  INSERT INTO {table} ({columns}, {input_columns})
   SELECT %(kind)s, %(run)s, l.deal_id, l.client_id, l.ib, l.level, l.time, l.version_id,
          l.symbol, l.group_id, l.lots, l.modifier, l.mult, l.top_v, l.child_v,
          l.top_v - l.child_v, l.cur, l.fx, round((l.top_v - l.child_v) * l.fx, wc.exponent),
-         l.wcur,
-         'value ' || {inputs_l} || ' = ' || l.v
-           || CASE WHEN l.top_v <> l.v THEN ' (the level below is higher: ' || l.top_v || ')'
-              ELSE '' END
-           || '; minus the level below''s ' || l.child_v || ' = ' || (l.top_v - l.child_v)
-           || ' ' || l.cur,
-         '', now()
+         l.wcur, {formula}, '', now(),
+         l.per_lot, nullif(l.pct_c, 0), nullif(l.pct_s, 0),
+         CASE WHEN l.pct_c <> 0 THEN l.commission END, CASE WHEN l.pct_s <> 0 THEN l.spread END,
+         l.cap
   FROM lagged l JOIN wallets_currency wc ON wc.code = l.wcur
   WHERE l.top_v - l.child_v > 0
   {on_conflict}
@@ -402,7 +409,10 @@ def compute_lines(
                 mult=mult if tiers else "1::numeric",
                 value=VALUE_EXPR,
                 inputs=INPUTS_TEXT,
-                inputs_l=INPUTS_TEXT.replace("c.", "l."),
+                formula="''"
+                if table == LINE_TABLE
+                else DIFFERENTIAL_FORMULA.format(inputs_l=INPUTS_TEXT.replace("c.", "l.")),
+                input_columns=INPUT_COLUMNS,
                 on_conflict=ON_CONFLICT if on_conflict or table != LINE_TABLE else "",
             )
             cursor.execute(sql + tail, args)

@@ -117,3 +117,48 @@ def test_a_batch_that_loses_a_race_is_retried_with_on_conflict(monkeypatch):
     assert calls == [False, True]
     assert again.status == "done" and again.lines_created == 0
     assert _lines() == paid
+
+
+@pytest.mark.django_db
+def test_a_rendered_formula_reads_as_the_one_a_dry_run_stores():
+    from partners.commissions.models import SymbolMarkup
+
+    SymbolMarkup.objects.create(symbol="EURUSD", markup_pips=D("0.8"), pip_value=D(10))
+    top, leaf = make_chain("Top", "Leaf")
+    for ib, rates, cap in (
+        (top, {"per_lot": "10", "pct_commission": "20", "pct_spread": "50"}, D("45")),
+        (leaf, {"per_lot": "4.5", "pct_commission": "10"}, None),
+    ):
+        plan = services.plan_create(name=f"{ib.name} plan", per_deal_cap=cap)
+        services.plan_version_new(
+            plan=plan,
+            valid_from=FROM,
+            rates=[{"group": groups()["fx"], **{k: D(v) for k, v in rates.items()}}],
+        )
+        services.plan_assign(partner=ib, plan=plan, valid_from=FROM)
+    account = client_of(leaf)
+    for n, lots in enumerate(("0.37", "3", "12.5")):
+        deal(account, lots=lots, commission="7.25", time=T0 + timedelta(minutes=n))
+    services.commission_run_period(start=START, end=END)
+    lines = list(CommissionLine.objects.all())
+    assert len(lines) == 5 and all(line.formula_text == "" for line in lines)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE _cm_dry (LIKE commissions_commissionline INCLUDING DEFAULTS "
+            "INCLUDING IDENTITY) ON COMMIT DROP"
+        )
+        cursor.execute(
+            "CREATE UNIQUE INDEX ON _cm_dry (deal_id, partner_id, level) WHERE kind = 'deal'"
+        )
+        engine.compute_lines(
+            where="d.time >= %(start)s AND d.time < %(end)s",
+            params={"start": START, "end": END},
+            run_id=0,
+            table="_cm_dry",
+        )
+        cursor.execute("SELECT deal_id, partner_id, level, formula FROM _cm_dry")
+        stored = {row[:3]: row[3] for row in cursor.fetchall()}
+        transaction.set_rollback(True)
+    rendered = {(line.deal_id, line.partner_id, line.level): line.formula for line in lines}
+    assert rendered == stored
+    assert any("capped at 45" in text for text in rendered.values())
