@@ -740,7 +740,7 @@ def _dispute_adjust(dispute: Dispute, amount: Decimal, reason: str) -> None:
         fx_rate=fx,
         wallet_amount=wallet_amount,
         wallet_currency=wallet_currency,
-        formula=f"dispute {dispute.pk} accepted: {amount} {currency}",
+        formula_text=f"dispute {dispute.pk} accepted: {amount} {currency}",
         adjusts=line,
         reason=reason[:300],
     )
