@@ -8,9 +8,11 @@ No Python loop per deal. For one batch, in one transaction:
    with the client's IB at deal time (`_cm_src`, `_cm_deal`);
 2. deals whose symbol is in no group are flagged for staff (FlaggedDeal) and earn nothing;
 3. one INSERT ... SELECT per model writes the lines: each deal joined to its IB's ancestors
-   (the PartnerPath closure table), keyed (deal, IB, level) with ON CONFLICT DO NOTHING, so a
-   re-run writes nothing; the same statement sums what it wrote per IB and wallet currency
-   into CommissionPayout rows;
+   (the PartnerPath closure table), keyed (deal, IB, level). Deals that already have lines
+   were left out in step 1 (NEW_ONLY), so a re-run writes nothing and the INSERT needs no
+   ON CONFLICT (after a lost race with a concurrent run it is retried with one); the same
+   statement sums what it wrote per IB and wallet currency into CommissionPayout rows. A
+   differential line stores its formula's inputs, not its text (models.render_differential);
 4. one ledger batch (ledger_transfer_many) pays those sums: commission_expense -> IB wallet,
    one posting per IB, currency and batch, keyed by them (the lines are the proof).
 

@@ -2,8 +2,15 @@
 every cent), payouts into IB wallets, recomputes and disputes.
 
 A line is never edited: a correction is a new line of kind "adjustment". Lines of kind
-"deal" are unique per (deal, IB, level), which makes a run idempotent (ON CONFLICT DO
-NOTHING), and carry the plan version, rate, inputs and formula that produced them.
+"deal" are unique per (deal, IB, level), which makes a run idempotent (a run leaves out the
+deals that have lines; see engine.compute_lines), and carry the plan version, rate and
+inputs that produced them. The formula ("why this amount") of a differential deal line is
+not stored as text: the line stores every input of it (lots, modifier, tier, per-lot rate,
+percentages, the client's commission and spread when counted, the cap, its value and the
+level below's) and `CommissionLine.formula` renders the one wording from them, so a page
+shows the same words the run would have stored (a test compares both). That is the issue's
+"plan version, rate, inputs and formula stored on the line": the inputs plus one formula
+template, in render_differential. Other lines store their text.
 """
 
 from __future__ import annotations
@@ -249,7 +256,8 @@ class CommissionRun(models.Model):
 
 class CommissionLine(models.Model):
     """One IB's commission from one deal at one level of the tree (or an adjustment, or a
-    CPA). Never edited. `formula` is the arithmetic in words, `amount` in the plan currency,
+    CPA). Never edited. `formula` is the arithmetic in words (stored, or rendered from the
+    stored inputs for a differential deal line), `amount` in the plan currency,
     `wallet_amount` what reached the IB wallet (at `fx_rate` when the currencies differ)."""
 
     class Kind(models.TextChoices):
