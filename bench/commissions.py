@@ -31,6 +31,8 @@ DEALS = int(os.environ.get("BENCH_COMMISSION_DEALS", "1000000"))
 CLIENTS = max(100, min(50_000, DEALS // 20))
 LEVELS = (10, 40, 150, 450, 1350)  # 2,000 IBs
 DB = "bench_commissions"
+WORKERS = 2  # forked processes, each taking every other batch (services._run_forked)
+BATCHES = 4  # batches of DEALS / 4 deals: two per worker
 EMAIL_DOMAIN = "bench-commissions.invalid"
 START = datetime(2026, 10, 1, tzinfo=UTC)
 DAYS = 20
@@ -77,8 +79,9 @@ def _load() -> None:
                 f"FROM generate_series(0, {size - 1}) g"
             )
         cursor.execute(
-            """INSERT INTO partners_partner (user_id, name, status, parent_id, created_at)
-               SELECT u.id, 'IB ' || b.n, 'approved', NULL, now()
+            """INSERT INTO partners_partner (user_id, name, status, parent_id, website,
+                 promotion, applied_device, decision_reason, created_at)
+               SELECT u.id, 'IB ' || b.n, 'approved', NULL, '', '', '', '', now()
                  FROM bench_ib b JOIN brokerage_user u ON u.email = 'u-' || b.n || '@' || %s
                 ORDER BY b.n""",
             [EMAIL_DOMAIN],
@@ -258,7 +261,8 @@ def _measure() -> list[dict[str, Any]]:
     )
     _checkpoint()
     began = time.perf_counter()
-    run = commission_run_period(start=start, end=end)
+    batch_size = -(-DEALS // BATCHES)
+    run = commission_run_period(start=start, end=end, batch_size=batch_size, workers=WORKERS)
     run_s = time.perf_counter() - began
     log(
         f"commission run: {run.deals_seen:,} deals, {run.lines_created:,} lines, "
@@ -272,7 +276,7 @@ def _measure() -> list[dict[str, Any]]:
     assert lines_total is not None and credited == int(lines_total * 100), (lines_total, credited)
     assert CommissionPayout.objects.filter(journal_id__isnull=True).count() == 0
     began = time.perf_counter()
-    again = commission_run_period(start=start, end=end)
+    again = commission_run_period(start=start, end=end, batch_size=batch_size, workers=WORKERS)
     again_s = time.perf_counter() - began
     assert again.lines_created == 0, again.lines_created
     log(f"the same run again: {again_s:.1f}s, 0 lines")
@@ -298,7 +302,8 @@ def _measure() -> list[dict[str, Any]]:
             rerun_s=round(again_s, 2),
             lines_table=size,
             tool=f"commission_run_period, {len(LEVELS)}-level tree of {sum(LEVELS):,} IBs, "
-            f"{CLIENTS:,} clients, differential plans, batches of 200,000 deals",
+            f"{CLIENTS:,} clients, differential plans, {BATCHES} batches of {batch_size:,} deals "
+            f"over {WORKERS} worker processes",
             host=f"{os.cpu_count()} CPUs, 1-min load average {os.getloadavg()[0]:.1f} at the end",
         )
     ]

@@ -8,9 +8,11 @@ No Python loop per deal. For one batch, in one transaction:
    with the client's IB at deal time (`_cm_src`, `_cm_deal`);
 2. deals whose symbol is in no group are flagged for staff (FlaggedDeal) and earn nothing;
 3. one INSERT ... SELECT per model writes the lines: each deal joined to its IB's ancestors
-   (the PartnerPath closure table), keyed (deal, IB, level) with ON CONFLICT DO NOTHING, so a
-   re-run writes nothing; the same statement sums what it wrote per IB and wallet currency
-   into CommissionPayout rows;
+   (the PartnerPath closure table), keyed (deal, IB, level). Deals that already have lines
+   were left out in step 1 (NEW_ONLY), so a re-run writes nothing and the INSERT needs no
+   ON CONFLICT (after a lost race with a concurrent run it is retried with one); the same
+   statement sums what it wrote per IB and wallet currency into CommissionPayout rows. A
+   differential line stores its formula's inputs, not its text (models.render_differential);
 4. one ledger batch (ledger_transfer_many) pays those sums: commission_expense -> IB wallet,
    one posting per IB, currency and batch, keyed by them (the lines are the proof).
 
@@ -131,7 +133,8 @@ FROM _cm_src s
 JOIN _cm_sym y ON y.symbol = s.symbol AND y.group_id IS NOT NULL
 LEFT JOIN _cm_pvr p ON p.partner_id = s.ib_id AND p.group_id = y.group_id
      AND s.time >= p.f AND s.time < p.t
-WHERE CASE coalesce(p.event, 'close') WHEN 'open' THEN s.entry IN (0, 2)
+WHERE {new_only}
+  CASE coalesce(p.event, 'close') WHEN 'open' THEN s.entry IN (0, 2)
         WHEN 'close' THEN s.entry IN (1, 2, 3) ELSE true END
   AND CASE WHEN coalesce(p.min_hold, 0) = 0 OR s.entry = 0 THEN true
       ELSE NOT EXISTS (
@@ -182,6 +185,22 @@ INPUTS_TEXT = """trim_scale(c.lots) || ' lots × ' || trim_scale(c.modifier) || 
   || CASE WHEN c.mult <> 1 THEN ', × tier ' || trim_scale(c.mult) ELSE '' END
   || CASE WHEN c.cap IS NOT NULL THEN ', capped at ' || trim_scale(c.cap) ELSE '' END"""
 
+# The deals the real table already has lines for: the unique (deal, IB, level) index has the
+# deal first, so this is one index probe per deal, and the INSERT below needs no ON CONFLICT.
+NEW_ONLY = """NOT EXISTS (SELECT 1 FROM commissions_commissionline x
+                 WHERE x.deal_id = s.deal_id AND x.kind = 'deal') AND"""
+ON_CONFLICT = "ON CONFLICT (deal_id, partner_id, level) WHERE kind = 'deal' DO NOTHING"
+
+# A differential line's formula, stored only by a dry run (a recompute's expected lines):
+# the real lines store its inputs (INPUT_COLUMNS) and models.render_differential renders the
+# same words from them.
+DIFFERENTIAL_FORMULA = """'value ' || {inputs_l} || ' = ' || l.v
+           || CASE WHEN l.top_v <> l.v THEN ' (the level below is higher: ' || l.top_v || ')'
+              ELSE '' END
+           || '; minus the level below''s ' || l.child_v || ' = ' || (l.top_v - l.child_v)
+           || ' ' || l.cur"""
+INPUT_COLUMNS = "per_lot, pct_commission, pct_spread, client_commission, spread, cap"
+
 LINE_COLUMNS = (
     "kind, run_id, deal_id, client_id, partner_id, level, deal_time, plan_version_id, symbol, "
     "group_id, lots, modifier, tier_multiplier, rate, child_rate, amount, currency, fx_rate, "
@@ -215,20 +234,17 @@ WITH chain AS (
          below AS (PARTITION BY deal_id ORDER BY level
                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 ), ins AS (
-  INSERT INTO {table} ({columns})
+  INSERT INTO {table} ({columns}, {input_columns})
   SELECT %(kind)s, %(run)s, l.deal_id, l.client_id, l.ib, l.level, l.time, l.version_id,
          l.symbol, l.group_id, l.lots, l.modifier, l.mult, l.top_v, l.child_v,
          l.top_v - l.child_v, l.cur, l.fx, round((l.top_v - l.child_v) * l.fx, wc.exponent),
-         l.wcur,
-         'value ' || {inputs_l} || ' = ' || l.v
-           || CASE WHEN l.top_v <> l.v THEN ' (the level below is higher: ' || l.top_v || ')'
-              ELSE '' END
-           || '; minus the level below''s ' || l.child_v || ' = ' || (l.top_v - l.child_v)
-           || ' ' || l.cur,
-         '', now()
+         l.wcur, {formula}, '', now(),
+         l.per_lot, nullif(l.pct_c, 0), nullif(l.pct_s, 0),
+         CASE WHEN l.pct_c <> 0 THEN l.commission END, CASE WHEN l.pct_s <> 0 THEN l.spread END,
+         l.cap
   FROM lagged l JOIN wallets_currency wc ON wc.code = l.wcur
   WHERE l.top_v - l.child_v > 0
-  ON CONFLICT (deal_id, partner_id, level) WHERE kind = 'deal' DO NOTHING
+  {on_conflict}
   RETURNING partner_id, wallet_currency, wallet_amount, fx_rate
 )
 """
@@ -267,7 +283,7 @@ WITH base AS (
          '', now()
   FROM amounts m JOIN wallets_currency wc ON wc.code = m.wcur
   WHERE m.claim - m.passed > 0
-  ON CONFLICT (deal_id, partner_id, level) WHERE kind = 'deal' DO NOTHING
+  {on_conflict}
   RETURNING partner_id, wallet_currency, wallet_amount, fx_rate
 )
 """
@@ -348,9 +364,16 @@ def compute_lines(
     batch: int = 0,
     table: str = LINE_TABLE,
     currency: str = "USD",
+    on_conflict: bool = False,
 ) -> BatchResult:
     """Compute (and, into the real table, record payouts for) the lines of the deals that
-    `where` (SQL over `d`, clients_deal) selects. Call inside transaction.atomic()."""
+    `where` (SQL over `d`, clients_deal) selects. Call inside transaction.atomic().
+
+    Into the real table, a deal that already has lines is left out before anything is
+    computed (NEW_ONLY), so the lines are plain INSERTs: no speculative insertion per line.
+    The unique (deal, IB, level) index still stands: if a concurrent run commits lines of the
+    same deals first, this INSERT fails with a unique violation and the caller retries the
+    batch with `on_conflict=True` (ON CONFLICT DO NOTHING, as a re-run always did)."""
     from wallets.ledger.services import currency_exponent
 
     _check_fx()
@@ -367,7 +390,8 @@ def compute_lines(
         if table == LINE_TABLE:
             cursor.execute(FLAG_SQL, args)
             flagged = cursor.fetchone()[0]
-        cursor.execute(DEAL_SQL, args)
+        new_only = NEW_ONLY if table == LINE_TABLE else ""
+        cursor.execute(DEAL_SQL.format(new_only=new_only), args)
         cursor.execute("SELECT count(*) FROM _cm_src")
         seen = cursor.fetchone()[0]
         cursor.execute("ANALYZE _cm_deal")
@@ -387,7 +411,11 @@ def compute_lines(
                 mult=mult if tiers else "1::numeric",
                 value=VALUE_EXPR,
                 inputs=INPUTS_TEXT,
-                inputs_l=INPUTS_TEXT.replace("c.", "l."),
+                formula="''"
+                if table == LINE_TABLE
+                else DIFFERENTIAL_FORMULA.format(inputs_l=INPUTS_TEXT.replace("c.", "l.")),
+                input_columns=INPUT_COLUMNS,
+                on_conflict=ON_CONFLICT if on_conflict or table != LINE_TABLE else "",
             )
             cursor.execute(sql + tail, args)
             if table != LINE_TABLE:

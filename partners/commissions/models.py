@@ -2,8 +2,15 @@
 every cent), payouts into IB wallets, recomputes and disputes.
 
 A line is never edited: a correction is a new line of kind "adjustment". Lines of kind
-"deal" are unique per (deal, IB, level), which makes a run idempotent (ON CONFLICT DO
-NOTHING), and carry the plan version, rate, inputs and formula that produced them.
+"deal" are unique per (deal, IB, level), which makes a run idempotent (a run leaves out the
+deals that have lines; see engine.compute_lines), and carry the plan version, rate and
+inputs that produced them. The formula ("why this amount") of a differential deal line is
+not stored as text: the line stores every input of it (lots, modifier, tier, per-lot rate,
+percentages, the client's commission and spread when counted, the cap, its value and the
+level below's) and `CommissionLine.formula` renders the one wording from them, so a page
+shows the same words the run would have stored (a test compares both). That is the issue's
+"plan version, rate, inputs and formula stored on the line": the inputs plus one formula
+template, in render_differential. Other lines store their text.
 """
 
 from __future__ import annotations
@@ -249,7 +256,8 @@ class CommissionRun(models.Model):
 
 class CommissionLine(models.Model):
     """One IB's commission from one deal at one level of the tree (or an adjustment, or a
-    CPA). Never edited. `formula` is the arithmetic in words, `amount` in the plan currency,
+    CPA). Never edited. `formula` is the arithmetic in words (stored, or rendered from the
+    stored inputs for a differential deal line), `amount` in the plan currency,
     `wallet_amount` what reached the IB wallet (at `fx_rate` when the currencies differ)."""
 
     class Kind(models.TextChoices):
@@ -316,7 +324,18 @@ class CommissionLine(models.Model):
     fx_rate = models.DecimalField(max_digits=20, decimal_places=10, default=Decimal(1))
     wallet_amount = amount_field()
     wallet_currency = models.CharField(max_length=8)
-    formula = models.TextField()
+    # The formula of a differential deal line is not stored as text: it is rendered from the
+    # inputs below and the columns above (`formula`), which hold every number it shows: the
+    # rates of the plan version in force, the client's commission and spread markup when a
+    # percentage of them counts, the per-deal cap. A stored text (`formula_text`) is kept for
+    # every other line (cascade, CPA, adjustments, the dry runs of a recompute).
+    formula_text = models.TextField(db_column="formula", blank=True)
+    per_lot = amount_field(null=True, blank=True)
+    pct_commission = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
+    pct_spread = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
+    client_commission = amount_field(null=True, blank=True)
+    spread = amount_field(null=True, blank=True)
+    cap = amount_field(null=True, blank=True)
     adjusts = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -345,6 +364,57 @@ class CommissionLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} to IB {self.partner_id} (level {self.level})"
+
+    @property
+    def formula(self) -> str:
+        """The arithmetic in words: stored, or rendered from the stored inputs."""
+        if self.formula_text or self.per_lot is None:
+            return self.formula_text
+        return render_differential(self)
+
+    @formula.setter
+    def formula(self, text: str) -> None:
+        self.formula_text = text
+
+
+def _plain(number: Decimal) -> str:
+    """PostgreSQL's trim_scale(): no trailing zeros, never an exponent."""
+    return format(number.normalize(), "f")
+
+
+def render_differential(line: CommissionLine) -> str:
+    """The formula of a differential deal line, as the run used to store it: the IB's value
+    of the deal from the stored inputs, and the level below's value it is paid above."""
+    from decimal import ROUND_HALF_UP
+
+    from wallets.ledger.services import currency_exponent
+
+    step = Decimal(1).scaleb(-currency_exponent(line.currency))
+    per_lot = line.per_lot or Decimal(0)
+    pct_c, pct_s = line.pct_commission or Decimal(0), line.pct_spread or Decimal(0)
+    commission, spread = line.client_commission or Decimal(0), line.spread or Decimal(0)
+    raw = (
+        line.lots * line.modifier * per_lot + commission * pct_c / 100 + spread * pct_s / 100
+    ) * line.tier_multiplier
+    if line.cap is not None:
+        raw = min(raw, line.cap)
+    value = raw.quantize(step, rounding=ROUND_HALF_UP)
+    top, child = line.rate.quantize(step), line.child_rate.quantize(step)
+    inputs = f"{_plain(line.lots)} lots × {_plain(line.modifier)} × {_plain(per_lot)}/lot"
+    if pct_c:
+        inputs += f" + {_plain(pct_c)}% of commission {_plain(commission)}"
+    if pct_s:
+        inputs += f" + {_plain(pct_s)}% of spread {_plain(spread)}"
+    if line.tier_multiplier != 1:
+        inputs += f", × tier {_plain(line.tier_multiplier)}"
+    if line.cap is not None:
+        inputs += f", capped at {_plain(line.cap)}"
+    higher = f" (the level below is higher: {top})" if top != value else ""
+    below = "0" if line.level == 0 else str(child)  # the SQL's coalesce(..., 0) at level 0
+    return (
+        f"value {inputs} = {value}{higher}; minus the level below's {below} = "
+        f"{(top - child).quantize(step)} {line.currency}"
+    )
 
 
 class CommissionPayout(models.Model):

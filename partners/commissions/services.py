@@ -326,11 +326,16 @@ def _finish(run: CommissionRun, *, error: str = "") -> CommissionRun:
     return run
 
 
-def _run_batches(
-    *, run: CommissionRun, batches: Iterable[tuple[str, dict[str, Any]]], count: int
-) -> CommissionRun:
-    try:
-        for number, (where, params) in enumerate(batches):
+Batch = tuple[str, dict[str, Any]]
+
+
+def _run_batch(*, run: CommissionRun, number: int, where: str, params: dict[str, Any]) -> Any:
+    """One batch, one transaction: its lines, its payout rows and the ledger batch paying
+    them."""
+    from django.db import IntegrityError
+
+    for on_conflict in (False, True):
+        try:
             with transaction.atomic():
                 result = engine.compute_lines(
                     where=where,
@@ -338,17 +343,130 @@ def _run_batches(
                     run_id=run.pk,
                     batch=number,
                     currency=_house_currency(),
+                    on_conflict=on_conflict,
                 )
                 _pay(run=run, batch=number)
-            run.deals_seen += result.deals_seen
-            run.deals_flagged += result.deals_flagged
-            run.lines_created += result.lines
-            run.progress = min(99, int(100 * (number + 1) / max(count, 1)))
-            run.save(update_fields=["deals_seen", "deals_flagged", "lines_created", "progress"])
+            return result
+        except IntegrityError:
+            if on_conflict:
+                raise
+            # A concurrent run committed lines of these deals first: once more, skipping them.
+    raise AssertionError("unreachable")
+
+
+def _tally(run: CommissionRun, seen: int, flagged: int, lines: int, done: int, count: int) -> None:
+    run.deals_seen += seen
+    run.deals_flagged += flagged
+    run.lines_created += lines
+    run.progress = min(99, int(100 * done / max(count, 1)))
+    run.save(update_fields=["deals_seen", "deals_flagged", "lines_created", "progress"])
+
+
+def _run_batches(
+    *, run: CommissionRun, batches: Iterable[Batch], count: int, workers: int = 1
+) -> CommissionRun:
+    try:
+        if workers > 1 and count > 1 and not connection.in_atomic_block:
+            _run_forked(run=run, batches=list(batches), workers=workers)
+        else:
+            for number, (where, params) in enumerate(batches):
+                result = _run_batch(run=run, number=number, where=where, params=params)
+                _tally(
+                    run, result.deals_seen, result.deals_flagged, result.lines, number + 1, count
+                )
     except Exception as exc:
         _finish(run, error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
     return _finish(run)
+
+
+def _run_forked(*, run: CommissionRun, batches: list[Batch], workers: int) -> None:
+    """The batches over `workers` forked processes (worker i takes batches i, i + workers,
+    ...), each with its own connection, each batch its own transaction as in one process.
+    Safe to overlap: batches hold disjoint deals (disjoint lines, FlaggedDeal rows and
+    payout rows, which are keyed by batch) and each batch's ledger posting locks the IB
+    wallets in ascending id order, so two batches wait on each other but never deadlock.
+    The accounts every batch may create (IB wallets, the expense account) are made first,
+    here, so no two workers race to create one. Not from a daemonic process (Celery's
+    prefork children may fork, but the run there uses one worker unless asked)."""
+    import json
+    import os
+
+    from django.db import connections
+
+    from wallets.ledger.services import house_account
+    from wallets.models import LedgerAccount
+
+    _open_wallets(run)
+    for currency in PlanAssignment.objects.values_list("wallet_currency_id", flat=True).distinct():
+        house_account(kind=LedgerAccount.Kind.COMMISSION_EXPENSE, currency=currency)
+    house_account(kind=LedgerAccount.Kind.COMMISSION_EXPENSE, currency=_house_currency())
+    connections.close_all()  # a forked child must not share the parent's socket
+    children: list[tuple[int, int]] = []
+    for worker in range(workers):
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; its work is checked by the parent
+            code = 0
+            os.close(read_end)
+            try:
+                out: list[list[int]] = []
+                for number in range(worker, len(batches), workers):
+                    where, params = batches[number]
+                    r = _run_batch(run=run, number=number, where=where, params=params)
+                    out.append([r.deals_seen, r.deals_flagged, r.lines])
+                message = json.dumps({"ok": out})
+            except BaseException as exc:  # noqa: BLE001  (reported to the parent)
+                message, code = json.dumps({"error": f"{type(exc).__name__}: {exc}"}), 1
+            finally:
+                connections.close_all()
+            with os.fdopen(write_end, "w") as pipe:
+                pipe.write(message)
+            os._exit(code)
+        os.close(write_end)
+        children.append((pid, read_end))
+    errors: list[str] = []
+    done = 0
+    for pid, read_end in children:
+        with os.fdopen(read_end) as pipe:
+            text = pipe.read()
+        os.waitpid(pid, 0)
+        reply: dict[str, Any] = json.loads(text) if text else {"error": "a worker process died"}
+        if "error" in reply:
+            errors.append(reply["error"])
+            continue
+        for seen, flagged, lines in reply["ok"]:
+            done += 1
+            _tally(run, seen, flagged, lines, done, len(batches))
+    if errors:
+        raise CommissionError("; ".join(errors))
+
+
+def _open_wallets(run: CommissionRun) -> None:
+    """The IB wallets of every assigned IB that has none yet, in one statement."""
+    from wallets.models import LedgerAccount
+
+    wanted = {
+        (partner_id, currency, name)
+        for partner_id, currency, name in PlanAssignment.objects.values_list(
+            "partner_id", "wallet_currency_id", "partner__name"
+        )
+    }
+    LedgerAccount.objects.bulk_create(
+        [
+            LedgerAccount(
+                code=f"ib:{partner_id}:wallet:{currency}",
+                name=f"{name} · {currency} IB wallet",
+                owner_type=LedgerAccount.Owner.IB,
+                ib_id=partner_id,
+                kind=LedgerAccount.Kind.IB_WALLET,
+                currency_id=currency,
+                no_overdraft=True,
+            )
+            for partner_id, currency, name in sorted(wanted)
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def commission_run_deals(*, server_id: int, tickets: Sequence[int]) -> CommissionRun:
@@ -367,10 +485,17 @@ def commission_run_deals(*, server_id: int, tickets: Sequence[int]) -> Commissio
 
 
 def commission_run_period(
-    *, start: datetime, end: datetime, batch_size: int = BATCH_SIZE, label: str = ""
+    *,
+    start: datetime,
+    end: datetime,
+    batch_size: int = BATCH_SIZE,
+    label: str = "",
+    workers: int = 1,
 ) -> CommissionRun:
     """Every deal of [start, end), in batches of deal ids (one transaction each). Re-running a
-    period writes nothing new: lines are unique per (deal, IB, level)."""
+    period writes nothing new: lines are unique per (deal, IB, level). `workers` > 1 runs
+    the batches in that many forked processes (outside a transaction only; see
+    _run_forked)."""
     run = CommissionRun.objects.create(
         kind=CommissionRun.Kind.PERIOD,
         label=label or f"{start:%Y-%m-%d} to {end:%Y-%m-%d}",
@@ -389,7 +514,7 @@ def commission_run_period(
     batches = (
         (where, {"start": start, "end": end, "lo": lo, "hi": lo + batch_size}) for lo in bounds
     )
-    return _run_batches(run=run, batches=batches, count=len(bounds))
+    return _run_batches(run=run, batches=batches, count=len(bounds), workers=workers)
 
 
 def run_closing_deals(*, server_id: int, tickets: list[int]) -> None:
@@ -615,7 +740,7 @@ def _dispute_adjust(dispute: Dispute, amount: Decimal, reason: str) -> None:
         fx_rate=fx,
         wallet_amount=wallet_amount,
         wallet_currency=wallet_currency,
-        formula=f"dispute {dispute.pk} accepted: {amount} {currency}",
+        formula_text=f"dispute {dispute.pk} accepted: {amount} {currency}",
         adjusts=line,
         reason=reason[:300],
     )
