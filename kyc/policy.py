@@ -91,8 +91,13 @@ def client_level(*, client: Client) -> int:
     return case.level if case is not None else 0
 
 
-def _frozen(client: Client) -> bool:
+def client_frozen(*, client: Client) -> bool:
+    """An open AML case freezes the client: no deposits, trading, transfers or withdrawals."""
     return AmlCase.objects.filter(client=client, status="open", freezes=True).exists()
+
+
+def _frozen(client: Client) -> bool:
+    return client_frozen(client=client)
 
 
 def _deposited(client: Client, currency: str) -> Decimal:

@@ -127,6 +127,22 @@ def closed_loop_dues(*, client: Client, currency: str) -> list[ClosedLoopDue]:
     )
 
 
+def closed_loop_dues_all(*, client: Client) -> list[tuple[str, ClosedLoopDue]]:
+    """closed_loop_dues over every currency the client deposited in by a closed-loop method."""
+    currencies = (
+        Deposit.objects.filter(
+            client=client, status=Deposit.Status.SUCCEEDED, method__closed_loop=True
+        )
+        .values_list("currency", flat=True)
+        .distinct()
+    )
+    return [
+        (currency, due)
+        for currency in sorted(currencies)
+        for due in closed_loop_dues(client=client, currency=currency)
+    ]
+
+
 def withdrawable_currencies(*, client: Client) -> list[tuple[str, Decimal]]:
     """The client's wallets with money available to withdraw: (currency, available)."""
     return [

@@ -189,6 +189,20 @@ def _closed_loop(
                 field="amount",
             )
         return
+    if not dues:
+        # Card money converted to another currency is still card money: a bank payout in
+        # any currency waits until every card has been paid back.
+        dues_elsewhere = selectors.closed_loop_dues_all(client=client)
+        if dues_elsewhere:
+            owed = "; ".join(
+                f"{money_text(d.due, c)} to {d.method.name}" for c, d in dues_elsewhere
+            )
+            raise WithdrawalError(
+                f"Money you deposited by card goes back to that card first: {owed}. "
+                "Withdraw it there (in that currency) first; then you can withdraw the rest "
+                "to a bank account.",
+                field="destination",
+            )
     if dues:
         owed = "; ".join(f"{money_text(d.due, currency)} to {d.method.name}" for d in dues)
         raise WithdrawalError(
@@ -410,10 +424,23 @@ def _tell(withdrawal: Withdrawal, *, subject: str, body: str, level: str) -> Non
     )
 
 
+def _refuse_if_frozen(withdrawal: Withdrawal) -> None:
+    """An AML case that freezes the client (a chargeback, a sanctions hit) opened after the
+    request stops the money leaving: checked again at every step that moves it."""
+    from kyc.policy import client_frozen
+
+    if client_frozen(client=withdrawal.client):
+        raise WithdrawalError(
+            "This client is frozen by an open AML case: no money leaves until compliance "
+            "clears it. Reject the withdrawal, or wait for the case's decision."
+        )
+
+
 @transaction.atomic
 def withdrawal_approve(*, withdrawal_id: int, actor: User, note: str = "") -> Withdrawal:
     _require_finance(actor)
     withdrawal = _lock(withdrawal_id)
+    _refuse_if_frozen(withdrawal)
     why_not = selectors.may_approve(withdrawal=withdrawal, user=actor)
     if why_not:
         raise WithdrawalError(why_not)
@@ -489,6 +516,7 @@ def withdrawal_mark_paid(*, withdrawal_id: int, actor: User, reference: str) -> 
             f"Only a fully approved withdrawal can be paid; this one is "
             f"{withdrawal.get_status_display().lower()}."
         )
+    _refuse_if_frozen(withdrawal)
     assert withdrawal.hold_journal_id is not None
     currency = withdrawal.currency
     posted = ledger_post_pending(

@@ -15,6 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 from brokerage.csv_export import csv_cell, csv_response
 from brokerage.http import AuthedHttpRequest
 from brokerage.permissions import backoffice_view, portal_view
+from kyc.policy import client_frozen
 from wallets.ledger.selectors import account_balance, statement_entries
 from wallets.ledger.services import currency_exponent, wallet_for_client
 from wallets.models import LedgerAccount
@@ -324,5 +325,6 @@ def detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             "amount_text": money_text(withdrawal.amount, withdrawal.currency),
             "holder_differs": withdrawal.destination == "bank"
             and withdrawal.account_holder.casefold() != withdrawal.client.name.casefold(),
+            "frozen": client_frozen(client=withdrawal.client),
         },
     )

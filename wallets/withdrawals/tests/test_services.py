@@ -465,3 +465,35 @@ def test_a_method_that_doesnt_take_the_currency(trader, card):
         request, trader, "10", currency="USDT", destination=Destination(kind="method", method=card)
     )
     assert message == "Card (Visa, Mastercard) doesn't take USDT. Choose a bank account."
+
+
+def test_card_money_converted_to_another_currency_still_goes_back_to_the_card(trader, card):
+    Deposit.objects.create(
+        client=trader, method=card, provider="demo", amount=D("200"), currency="EUR",
+        status=Deposit.Status.SUCCEEDED, credit_journal_id=1,
+    )  # fmt: skip
+    # The EUR was converted to USD in the portal; the USD may not go to a bank yet.
+    assert refused(request, trader, "100") == (
+        "Money you deposited by card goes back to that card first: 200.00 EUR to Card (Visa, "
+        "Mastercard). Withdraw it there (in that currency) first; then you can withdraw the "
+        "rest to a bank account."
+    )
+
+
+def test_a_freeze_after_the_request_stops_approval_and_payout(trader, finance):
+    from kyc.services import aml_case_open
+
+    withdrawal = request(trader, "100")
+    aml_case_open(
+        client=trader,
+        source="payments",
+        reference="chargeback:1",
+        summary="Chargeback",
+        freezes=True,
+    )
+    message = refused(withdrawal_approve, withdrawal_id=withdrawal.pk, actor=finance)
+    assert message.startswith("This client is frozen by an open AML case")
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == Withdrawal.Status.REQUESTED
+    withdrawal_reject(withdrawal_id=withdrawal.pk, actor=finance, reason="Chargeback under review.")
+    assert available(trader) == D("2500.00")
