@@ -473,6 +473,7 @@ class Recompute(models.Model):
         DRAFT = "draft", "Dry run"
         APPROVED = "approved", "Approved and posted"
         DISCARDED = "discarded", "Discarded"
+        SUPERSEDED = "superseded", "Superseded (another recompute of the period was approved)"
 
     period_start = models.DateTimeField()
     period_end = models.DateTimeField()

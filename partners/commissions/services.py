@@ -524,10 +524,15 @@ def run_closing_deals(*, server_id: int, tickets: list[int]) -> None:
 
 # --- adjustments (recompute, disputes) ---------------------------------------------------------
 
+# A (deal, IB, level) that never had a line (the consumer missed the deal, or a level was
+# added) is written as a `deal` line, not an adjustment: the run's NEW_ONLY skip and the
+# unique (deal, IB, level) index look only at deal lines, so a later run of the period sees
+# the deal as paid. If a concurrent run commits that line first, ON CONFLICT leaves it to it.
 ADJUST_SQL = """
 WITH ins AS (
   INSERT INTO commissions_commissionline ({columns})
-  SELECT 'adjustment', %(run)s, r.deal_id, l.client_id, r.partner_id, r.level, l.deal_time,
+  SELECT CASE WHEN l.pref = 1 THEN 'deal' ELSE 'adjustment' END, %(run)s, r.deal_id,
+         l.client_id, r.partner_id, r.level, l.deal_time,
          l.plan_version_id, l.symbol, l.group_id, l.lots, l.modifier, l.tier_multiplier,
          r.expected, r.paid, r.expected - r.paid, r.currency, l.fx_rate,
          round((r.expected - r.paid) * l.fx_rate, wc.exponent), l.wallet_currency,
@@ -552,6 +557,7 @@ WITH ins AS (
   ) l ON true
   JOIN wallets_currency wc ON wc.code = l.wallet_currency
   WHERE r.recompute_id = %(recompute)s
+  ON CONFLICT (deal_id, partner_id, level) WHERE kind = 'deal' DO NOTHING
   RETURNING partner_id, wallet_currency, wallet_amount
 )
 INSERT INTO commissions_commissionpayout (run_id, batch, partner_id, currency, amount, lines)
@@ -560,7 +566,7 @@ FROM ins GROUP BY partner_id, wallet_currency
 """
 
 DIFF_SQL = """
-INSERT INTO commissions_recomputediff
+INSERT INTO {table}
   (recompute_id, deal_id, partner_id, level, paid, expected, currency, expected_formula)
 SELECT %(recompute)s, coalesce(e.deal_id, p.deal_id), coalesce(e.partner_id, p.partner_id),
        coalesce(e.level, p.level), coalesce(p.paid, 0), coalesce(e.amount, 0),
@@ -598,7 +604,10 @@ def recompute_dry_run(*, start: datetime, end: datetime, actor: User | None) -> 
         currency=_house_currency(),
     )
     with connection.cursor() as cursor:
-        cursor.execute(DIFF_SQL, {"recompute": recompute.pk, "start": start, "end": end})
+        cursor.execute(
+            DIFF_SQL.format(table="commissions_recomputediff"),
+            {"recompute": recompute.pk, "start": start, "end": end},
+        )
         cursor.execute(
             "SELECT count(*), coalesce(sum(expected - paid), 0) FROM commissions_recomputediff "
             "WHERE recompute_id = %s",
@@ -610,13 +619,40 @@ def recompute_dry_run(*, start: datetime, end: datetime, actor: User | None) -> 
     return recompute
 
 
+# The stored diff against the one computed again at approval: any (deal, IB, level) whose
+# paid or expected amount is not the same both ways.
+STALE_SQL = """
+SELECT count(*) FROM (
+  (SELECT deal_id, partner_id, level, paid, expected, currency FROM commissions_recomputediff
+   WHERE recompute_id = %(recompute)s
+   EXCEPT SELECT deal_id, partner_id, level, paid, expected, currency FROM _cm_now)
+  UNION ALL
+  (SELECT deal_id, partner_id, level, paid, expected, currency FROM _cm_now
+   EXCEPT SELECT deal_id, partner_id, level, paid, expected, currency
+   FROM commissions_recomputediff WHERE recompute_id = %(recompute)s)
+) z
+"""
+
+
 @transaction.atomic
 def recompute_approve(*, recompute: Recompute, actor: User, reason: str) -> CommissionRun:
     """Post the diff as adjustment lines (never editing a line) and pay them. Needs a reason;
-    the approver holds change_partners (checked by the view)."""
+    the approver holds change_partners (checked by the view).
+
+    One approval at a time (a transaction-level advisory lock), and only if the diff computed
+    again now, against the lines as they are, is still the one the dry run showed: otherwise
+    something was paid since (a run, another recompute, a dispute) and staff dry-run again.
+    Approving marks every other draft overlapping the period superseded."""
     if not reason.strip():
         raise CommissionError("Say why these adjustments are posted.")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('commissions.recompute'))")
     locked = Recompute.objects.select_for_update().get(pk=recompute.pk)
+    if locked.status == Recompute.Status.SUPERSEDED:
+        raise CommissionError(
+            "Another recompute of this period was approved after this dry run. "
+            "Run a new dry run and approve that one."
+        )
     if locked.status != Recompute.Status.DRAFT:
         raise CommissionError("This recompute was already decided.")
     run = CommissionRun.objects.create(
@@ -625,7 +661,9 @@ def recompute_approve(*, recompute: Recompute, actor: User, reason: str) -> Comm
         period_start=locked.period_start,
         period_end=locked.period_end,
     )
-    # The expected lines again (deterministic), to describe lines never paid before.
+    period = {"start": locked.period_start, "end": locked.period_end}
+    # The expected lines again (deterministic), to check the diff and describe lines never
+    # paid before.
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE _cm_dry (LIKE commissions_commissionline INCLUDING DEFAULTS "
@@ -636,11 +674,27 @@ def recompute_approve(*, recompute: Recompute, actor: User, reason: str) -> Comm
         )
     engine.compute_lines(
         where="d.time >= %(start)s AND d.time < %(end)s",
-        params={"start": locked.period_start, "end": locked.period_end},
+        params=period,
         run_id=0,
         table="_cm_dry",
         currency=_house_currency(),
     )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE _cm_now (recompute_id bigint, deal_id bigint, partner_id bigint, "
+            "level integer, paid numeric, expected numeric, currency text, "
+            "expected_formula text) ON COMMIT DROP"
+        )
+        cursor.execute(DIFF_SQL.format(table="_cm_now"), {"recompute": locked.pk, **period})
+        cursor.execute(STALE_SQL, {"recompute": locked.pk})
+        (changed,) = cursor.fetchone()
+        cursor.execute("DROP TABLE _cm_now")
+    if changed:
+        raise CommissionError(
+            f"{changed} line(s) of this period were paid or changed since this dry run, so "
+            "its differences are no longer what would be posted. Nothing was posted: run a "
+            "new dry run and approve that one."
+        )
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE _cm_expected ON COMMIT DROP AS SELECT deal_id, partner_id, level, "
@@ -654,7 +708,7 @@ def recompute_approve(*, recompute: Recompute, actor: User, reason: str) -> Comm
         )
         cursor.execute("DROP TABLE _cm_expected")
         cursor.execute("DROP TABLE _cm_dry")
-    _pay(run=run, batch=0)
+    _pay_or_refuse(run=run)
     run.lines_created = CommissionLine.objects.filter(run=run).count()
     _finish(run)
     locked.status = Recompute.Status.APPROVED
@@ -662,7 +716,50 @@ def recompute_approve(*, recompute: Recompute, actor: User, reason: str) -> Comm
     locked.reason = reason[:300]
     locked.run = run
     locked.save(update_fields=["status", "approved_by", "reason", "run"])
+    Recompute.objects.filter(
+        status=Recompute.Status.DRAFT,
+        period_start__lt=locked.period_end,
+        period_end__gt=locked.period_start,
+    ).exclude(pk=locked.pk).update(status=Recompute.Status.SUPERSEDED)
     return run
+
+
+def _pay_or_refuse(*, run: CommissionRun) -> None:
+    """_pay(run, batch 0), or a CommissionError naming the IB whose wallet can't cover a
+    clawback (IB wallets never go below zero). The ledger refused inside a savepoint, so the
+    caller's transaction is still usable and rolls back as a whole on the error."""
+    from wallets.ledger.exceptions import InsufficientFunds, LedgerError
+    from wallets.ledger.services import currency_exponent, from_minor
+    from wallets.models import LedgerAccount
+
+    try:
+        _pay(run=run, batch=0)
+    except InsufficientFunds as error:
+        for payout in CommissionPayout.objects.filter(run=run, batch=0, amount__lt=0).order_by(
+            "partner_id", "currency"
+        ):
+            account = LedgerAccount.objects.filter(
+                code=f"ib:{payout.partner_id}:wallet:{payout.currency}"
+            ).first()
+            held = (
+                account.credits_posted - account.debits_posted - account.debits_pending
+                if account
+                else 0
+            )
+            holds = from_minor(max(held, 0), payout.currency)
+            clawback = (-payout.amount).quantize(
+                Decimal(1).scaleb(-currency_exponent(payout.currency))
+            )
+            if holds < clawback:
+                name = Partner.objects.filter(pk=payout.partner_id).values_list("name", flat=True)
+                raise CommissionError(
+                    f"{name.first()}'s wallet holds {holds} {payout.currency}; the "
+                    f"{clawback} {payout.currency} clawback can't be taken: it was "
+                    "already paid out. Nothing was posted."
+                ) from error
+        raise CommissionError(f"The ledger refused the payment: {error.message}") from error
+    except LedgerError as error:
+        raise CommissionError(f"The ledger refused the payment: {error.message}") from error
 
 
 def dispute_open(
@@ -751,7 +848,7 @@ def _dispute_adjust(dispute: Dispute, amount: Decimal, reason: str) -> None:
         amount=wallet_amount,
         lines=1,
     )
-    _pay(run=run, batch=0)
+    _pay_or_refuse(run=run)
     run.lines_created = 1
     _finish(run)
 

@@ -111,6 +111,9 @@ class Deposit(models.Model):
     # wallets.Journal ids (no FK across the ledger's walls; the ledger checks its own).
     credit_journal_id = models.BigIntegerField(null=True, blank=True)
     reversal_journal_id = models.BigIntegerField(null=True, blank=True)
+    # A staff refund's hold on the wallet (the latest one): reserves the money while the
+    # provider is asked; released right before the reversal, or voided if it refuses.
+    refund_hold_journal_id = models.BigIntegerField(null=True, blank=True)
     # A refund or chargeback the wallet could no longer cover (the client had spent it):
     # booked to the house's manual adjustments account for finance to recover.
     shortfall = _money(default=Decimal("0"))

@@ -17,9 +17,11 @@ flags the client (a chargeback also freezes them where their KYC case can be hel
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import DatabaseError, connection, transaction
@@ -41,12 +43,14 @@ from wallets.ledger.services import (
     currency_exponent,
     from_minor,
     house_account,
+    ledger_hold,
     ledger_reverse,
     ledger_transfer,
     ledger_transfer_payload,
+    ledger_void_pending,
     wallet_for_client,
 )
-from wallets.models import LedgerAccount
+from wallets.models import Journal, LedgerAccount
 from wallets.money import money_text
 from wallets.payments.exceptions import DepositRefused, ProviderDown, RefundRefused
 from wallets.payments.models import Deposit, PaymentEvent, PaymentMethod
@@ -548,6 +552,9 @@ def _reverse(deposit: Deposit, *, to: str, reason: str = "", actor: User | None 
     label = "refund" if to == Status.REFUNDED else "chargeback"
     memo = f"Deposit #{deposit.pk} {label}" + (f": {reason}" if reason else "")
     key = f"{ledger_key(deposit)}:reversal"
+    # A staff refund's hold on this money (the provider may answer with its webhook before
+    # deposit_refund books the reversal): released in this transaction, then reversed.
+    _release_refund_hold(deposit, actor)
     shortfall = Decimal(0)
     for _attempt in range(3):
         available = _available(wallet)
@@ -660,49 +667,137 @@ def _flag(deposit: Deposit, *, reason: str, actor: User | None) -> AmlCase:
     )
 
 
-def deposit_refund(*, deposit_id: int, actor: User) -> Deposit:
-    """Staff give a credited deposit back through its provider, then book the reversal. The
-    provider is asked first and outside any transaction; its later charge.refunded webhook
-    finds the deposit refunded already. Refused if the wallet no longer holds the money (a
-    refund must not leave the house short; a chargeback may, see _reverse)."""
-    if not actor.has_perm("brokerage.change_payments"):
-        raise RefundRefused("Only finance staff may refund deposits.")
-    deposit = Deposit.objects.select_related("client__user", "method").get(pk=deposit_id)
-    if deposit.status != Status.SUCCEEDED:
-        raise RefundRefused(
-            f"Only a credited deposit can be refunded; this one is {deposit.get_status_display().lower()}."
+REFUND_HOLD_TTL = timedelta(days=1)  # a crash between hold and reversal frees it after this
+
+
+def _open_refund_hold(deposit: Deposit) -> int | None:
+    """The staff refund's hold on the wallet not yet released, voided or expired, if any."""
+    hold_id = deposit.refund_hold_journal_id
+    if hold_id is None or Journal.objects.filter(pending_id=hold_id).exists():
+        return None
+    return hold_id
+
+
+def _release_refund_hold(deposit: Deposit, actor: User | None) -> None:
+    """Give back a staff refund's hold (the deposit row is locked): before the reversal, in
+    its transaction, so the reversal takes the money itself with the credit's legs mirrored
+    (the same posting a refund webhook would make); or when the provider refused."""
+    hold_id = _open_refund_hold(deposit)
+    if hold_id is None:
+        return
+    with contextlib.suppress(ledger_errors.HoldAlreadyResolved):  # it expired meanwhile
+        ledger_void_pending(
+            source=LEDGER_SOURCE,
+            key=f"{ledger_key(deposit)}:refund-hold:{hold_id}:release",
+            hold_id=hold_id,
+            actor=actor,
+            memo=f"Deposit #{deposit.pk} refund hold released",
         )
-    provider = provider_get(deposit.provider)
-    if not provider.supports_refund:
-        raise RefundRefused(f"{provider.label} does not take refunds through the API.")
-    wallet = wallet_for_client(client=deposit.client, currency=deposit.currency)
-    available = _available(wallet)
-    if available < deposit.net_amount:
-        raise RefundRefused(
-            f"The client's {deposit.currency} wallet holds only "
-            f"{money_text(available, deposit.currency)} available; the refund takes back "
-            f"{money_text(deposit.net_amount.quantize(_quantum(deposit.currency)), deposit.currency)}. "
-            "Ask the client to move money back to the wallet first."
-        )
-    try:
-        refund_ref = provider.refund(deposit=deposit)
-    except ProviderUnavailable as exc:
-        raise RefundRefused(
-            f"{provider.label} refused the refund: {exc}. Nothing was booked."
-        ) from exc
+
+
+def _refund_hold(deposit_id: int, actor: User) -> Deposit:
+    """Lock the deposit and reserve its net amount on the client's wallet, so nothing spends
+    it while the provider is asked; refused if the wallet no longer holds it."""
     with transaction.atomic():
         deposit = (
             Deposit.objects.select_related("client__user", "method")
             .select_for_update(of=("self",))
             .get(pk=deposit_id)
         )
-        if deposit.status == Status.SUCCEEDED:
-            _reverse(
-                deposit,
-                to=Status.REFUNDED,
-                reason=f"refund {refund_ref} by {actor.email}",
-                actor=actor,
+        if deposit.status != Status.SUCCEEDED:
+            raise RefundRefused(
+                "Only a credited deposit can be refunded; this one is "
+                f"{deposit.get_status_display().lower()}."
             )
+        if _open_refund_hold(deposit) is not None:
+            raise RefundRefused("A refund of this deposit is already in progress.")
+        currency = deposit.currency
+        wallet = wallet_for_client(client=deposit.client, currency=currency)
+        net = deposit.net_amount.quantize(_quantum(currency))
+        # One hold per attempt: a refused refund may be tried again after its hold was voided.
+        after = deposit.refund_hold_journal_id or 0
+        try:
+            hold = ledger_hold(
+                source=LEDGER_SOURCE,
+                key=f"{ledger_key(deposit)}:refund-hold:after-{after}",
+                debit=wallet,
+                credit=house_account(
+                    kind=LedgerAccount.Kind.PSP_CLEARING, currency=currency, label=deposit.provider
+                ),
+                amount=net,
+                expires_at=timezone.now() + REFUND_HOLD_TTL,
+                actor=actor,
+                memo=f"Deposit #{deposit.pk} held for its refund",
+                external_ref=deposit.provider_ref,
+                metadata={"deposit": deposit.pk},
+            )
+        except ledger_errors.InsufficientFunds:
+            available = _available(wallet)
+            raise RefundRefused(
+                f"The client's {currency} wallet holds only "
+                f"{money_text(available, currency)} available; the refund takes back "
+                f"{money_text(net, currency)}. "
+                "Ask the client to move money back to the wallet first."
+            ) from None
+        except ledger_errors.LedgerError as exc:
+            raise RefundRefused(f"The refund could not be held: {exc.message}") from exc
+        deposit.refund_hold_journal_id = hold.journal_id
+        deposit.save(update_fields=["refund_hold_journal_id", "updated_at"])
+    return deposit
+
+
+def deposit_refund(*, deposit_id: int, actor: User) -> Deposit:
+    """Staff give a credited deposit back through its provider, then book the reversal.
+    Two-phase, like a withdrawal: the net amount is held on the client's wallet first (refused
+    if the wallet no longer holds it: a refund must not leave the house short; a chargeback
+    may, see _reverse); the provider is asked outside any transaction; then, in one
+    transaction, the hold is released and the credit reversed, or the hold is voided if the
+    provider refused. A charge.refunded webhook arriving before or after finds the hold
+    (released by _reverse) or the deposit refunded already."""
+    if not actor.has_perm("brokerage.change_payments"):
+        raise RefundRefused("Only finance staff may refund deposits.")
+    deposit = Deposit.objects.get(pk=deposit_id)
+    provider = provider_get(deposit.provider)
+    if deposit.status == Status.SUCCEEDED and not provider.supports_refund:
+        raise RefundRefused(f"{provider.label} does not take refunds through the API.")
+    deposit = _refund_hold(deposit_id, actor)
+    try:
+        refund_ref = provider.refund(deposit=deposit)
+    except Exception as exc:
+        with transaction.atomic():
+            deposit = Deposit.objects.select_for_update(of=("self",)).get(pk=deposit_id)
+            _release_refund_hold(deposit, actor)
+        if isinstance(exc, ProviderUnavailable):
+            raise RefundRefused(
+                f"{provider.label} refused the refund: {exc}. Nothing was booked."
+            ) from exc
+        raise
+    try:
+        with transaction.atomic():
+            deposit = (
+                Deposit.objects.select_related("client__user", "method")
+                .select_for_update(of=("self",))
+                .get(pk=deposit_id)
+            )
+            if deposit.status == Status.SUCCEEDED:
+                _reverse(
+                    deposit,
+                    to=Status.REFUNDED,
+                    reason=f"refund {refund_ref} by {actor.email}",
+                    actor=actor,
+                )
+            else:
+                _release_refund_hold(deposit, actor)  # reversed by the webhook already
+    except ledger_errors.LedgerError as exc:
+        # Rolled back: the hold still reserves the money for the refund webhook or finance.
+        log.error(
+            "payments: deposit %s refunded (%s) but not booked: %s", deposit_id, refund_ref, exc
+        )
+        raise RefundRefused(
+            f"{provider.label} refunded the payment ({refund_ref}) but the reversal could not "
+            f"be booked: {exc.message} The money stays held on the client's wallet; "
+            "ask the ledger team to book it."
+        ) from exc
     return deposit
 
 
